@@ -1,0 +1,1 @@
+"""Serve the OpenAI Chat Completions API over Google Gemini."""

@@ -1,0 +1,88 @@
+"""The Starlette app: routes, error handlers, and the lifespan that owns the upstream client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .auth import ClientKeyCheck, UpstreamKeys
+from .config import Settings
+from .replay import ReplayTransport
+from .responses import JSONResponse, error_response, plain_error
+from .routes.chat import chat_completions
+from .routes.common import AdapterState
+from .routes.models import get_model, list_models
+from .translate.errors import AdapterError
+from .upstream import GeminiClient
+
+log = logging.getLogger("adapter")
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _adapter_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AdapterError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return plain_error(exc.detail or "Error", exc.status_code)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return plain_error("The adapter failed unexpectedly; see its log.", 500, "internal_error")
+
+
+def create_app(settings: Settings | None = None,
+               transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """Build the app. `transport` replaces the network (tests); by default the settings decide."""
+    settings = settings or Settings.from_env()
+    if transport is None and settings.upstream == "replay":
+        transport = ReplayTransport(settings.replay_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+        ) as http:
+            app.state.adapter = AdapterState(
+                settings=settings,
+                gemini=GeminiClient(http, settings.gemini_base_url, settings.read_timeout,
+                                    settings.secrets),
+                keys=UpstreamKeys(settings),
+            )
+            yield
+
+    middleware = []
+    if settings.adapter_api_keys:
+        middleware.append(Middleware(ClientKeyCheck, keys=settings.adapter_api_keys))
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+        ],
+        middleware=middleware,
+        exception_handlers={
+            AdapterError: _adapter_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+        lifespan=lifespan,
+    )

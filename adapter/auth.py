@@ -1,0 +1,70 @@
+"""Who may call the adapter (ADAPTER_API_KEYS), and which Gemini key a request uses upstream."""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .config import Settings
+from .responses import plain_error
+from .translate.errors import AdapterError
+
+
+def bearer_token(headers: dict[str, str] | object) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if any."""
+    value = headers.get("authorization")  # type: ignore[attr-defined]
+    if value and value[:7].lower() == "bearer ":
+        token = value[7:].strip()
+        return token or None
+    return None
+
+
+class ClientKeyCheck:
+    """ASGI middleware: when ADAPTER_API_KEYS is set, every `/v1/*` request must present one."""
+
+    def __init__(self, app: ASGIApp, keys: frozenset[str]) -> None:
+        self.app = app
+        self.keys = tuple(key.encode() for key in keys)
+
+    def _allowed(self, token: str | None) -> bool:
+        if token is None:
+            return False
+        presented = token.encode()
+        # Compare against every key so the time taken says nothing about which one matched.
+        return sum(hmac.compare_digest(presented, key) for key in self.keys) > 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1"):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+                       if k == b"authorization"}
+            if not self._allowed(bearer_token(headers)):
+                response = plain_error(
+                    "Incorrect or missing API key. Send one of the adapter's keys as "
+                    "'Authorization: Bearer <key>'.", 401, code="invalid_api_key")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class UpstreamKeys:
+    """Chooses the Gemini key for a request: the server's keys in turn, else the client's."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._server_keys = itertools.cycle(settings.gemini_api_keys) \
+            if settings.gemini_api_keys else None
+        self._replay = settings.upstream == "replay"
+
+    def for_request(self, request: Request) -> str:
+        if self._server_keys is not None:
+            return next(self._server_keys)
+        token = bearer_token(request.headers) or request.headers.get("x-goog-api-key")
+        if token:
+            return token
+        if self._replay:
+            return "replay"
+        raise AdapterError(
+            "No API key. Send your Gemini API key as 'Authorization: Bearer <key>', or set "
+            "GEMINI_API_KEY on the server.", 401, code="missing_api_key")

@@ -1,0 +1,62 @@
+"""Settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
+
+
+def _split_keys(value: str | None) -> tuple[str, ...]:
+    return tuple(key.strip() for key in (value or "").split(",") if key.strip())
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the adapter reads from its environment."""
+
+    gemini_api_keys: tuple[str, ...] = ()
+    gemini_base_url: str = DEFAULT_BASE_URL
+    adapter_api_keys: frozenset[str] = field(default_factory=frozenset)
+    upstream: str = "gemini"  # "gemini" (live) or "replay" (recorded fixtures, no network)
+    replay_dir: Path = FIXTURES_DIR
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        upstream = env.get("ADAPTER_UPSTREAM", "gemini")
+        if upstream not in ("gemini", "replay"):
+            raise ValueError(f"ADAPTER_UPSTREAM must be 'gemini' or 'replay', got {upstream!r}")
+        return cls(
+            gemini_api_keys=_split_keys(env.get("GEMINI_API_KEY")),
+            gemini_base_url=(env.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            adapter_api_keys=frozenset(_split_keys(env.get("ADAPTER_API_KEYS"))),
+            upstream=upstream,
+            replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURES_DIR),
+            connect_timeout=_seconds(env, "ADAPTER_CONNECT_TIMEOUT", 10.0),
+            read_timeout=_seconds(env, "ADAPTER_READ_TIMEOUT", 300.0),
+        )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a response or a log line."""
+        return (*self.gemini_api_keys, *self.adapter_api_keys)

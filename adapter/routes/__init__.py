@@ -1,0 +1,1 @@
+"""HTTP routes: thin handlers from request to translation to upstream and back."""

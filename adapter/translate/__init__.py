@@ -1,0 +1,1 @@
+"""Pure translation between OpenAI and Gemini shapes: dicts in, dicts out, no I/O."""

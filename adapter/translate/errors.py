@@ -1,0 +1,122 @@
+"""OpenAI-shaped errors, and the mapping of Gemini error bodies onto them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    499: "cancelled_error",
+    500: "api_error",
+    502: "api_error",
+    503: "service_unavailable_error",
+    504: "timeout_error",
+}
+
+
+def error_type_for(status: int) -> str:
+    """The OpenAI error `type` conventionally used for an HTTP status."""
+    if status in _TYPE_BY_STATUS:
+        return _TYPE_BY_STATUS[status]
+    return "api_error" if status >= 500 else "invalid_request_error"
+
+
+def error_body(
+    message: str,
+    status: int = 400,
+    param: str | None = None,
+    code: str | None = None,
+    error_type: str | None = None,
+) -> dict[str, Any]:
+    """`{"error": {"message", "type", "param", "code"}}` as OpenAI sends it."""
+    return {
+        "error": {
+            "message": message,
+            "type": error_type or error_type_for(status),
+            "param": param,
+            "code": code,
+        }
+    }
+
+
+class AdapterError(Exception):
+    """An error the client must see with a given HTTP status and OpenAI error body."""
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.status, self.param, self.code)
+
+
+class InvalidRequest(AdapterError):
+    """The client's request is wrong (HTTP 400 unless told otherwise)."""
+
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, 400, param, code or "invalid_request")
+
+
+def _parse_duration(value: Any) -> float | None:
+    """Parse a protobuf Duration string such as "34.4s"."""
+    if isinstance(value, str) and value.endswith("s"):
+        try:
+            return float(value[:-1])
+        except ValueError:
+            return None
+    return None
+
+
+def retry_delay_of(error: dict[str, Any]) -> float | None:
+    """Seconds from a Gemini error's `RetryInfo.retryDelay`, when present."""
+    for detail in error.get("details") or ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("RetryInfo"):
+            return _parse_duration(detail.get("retryDelay"))
+    return None
+
+
+def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) -> AdapterError:
+    """Turn a Gemini error body (`{"error": {"code", "message", "status", "details"}}`) into an
+    AdapterError with the same HTTP status and meaning.
+
+    Only the message crosses over (Gemini's `details` can echo the API key in DebugInfo), and any
+    secret that still appears in it is masked.
+    """
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, list) and error and isinstance(error[0], dict):
+        error = error[0].get("error", error[0])
+    if not isinstance(error, dict):
+        text = payload if isinstance(payload, str) and payload.strip() else None
+        message = (text or f"Upstream returned HTTP {status}")[:2000]
+        return AdapterError(redact(message, secrets), status, code=f"upstream_{status}")
+    message = str(error.get("message") or f"Upstream returned HTTP {status}")
+    code = str(error.get("status") or f"upstream_{status}").lower()
+    return AdapterError(
+        redact(message, secrets), status, code=code, retry_after=retry_delay_of(error))
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Mask every non-empty secret in `text`."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text

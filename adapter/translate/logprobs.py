@@ -1,0 +1,27 @@
+"""Gemini `logprobsResult` -> OpenAI choice `logprobs`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _token(candidate: dict[str, Any]) -> dict[str, Any]:
+    token = candidate.get("token") or ""
+    return {
+        "token": token,
+        "logprob": candidate.get("logProbability", 0.0),
+        "bytes": list(token.encode()),
+    }
+
+
+def logprobs(result: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI `{"content": [...], "refusal": None}` for a candidate's logprobsResult."""
+    chosen = result.get("chosenCandidates") or []
+    top = result.get("topCandidates") or []
+    content = []
+    for i, candidate in enumerate(chosen):
+        entry = _token(candidate)
+        alternatives = top[i].get("candidates") or [] if i < len(top) else []
+        entry["top_logprobs"] = [_token(alt) for alt in alternatives]
+        content.append(entry)
+    return {"content": content, "refusal": None}

@@ -1,0 +1,164 @@
+"""OpenAI chat history -> Gemini `contents` and `systemInstruction`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from . import validate
+from .content import content_parts, text_of
+from .errors import InvalidRequest
+
+_ROLE_BY_OPENAI = {"user": "user", "assistant": "model"}
+
+
+def _function_call(call: Any, where: str) -> tuple[str, str, dict[str, Any]]:
+    """(id, name, Gemini functionCall part) for one OpenAI `tool_calls` entry."""
+    call = validate.mapping(call, where)
+    function = validate.mapping(call.get("function"), f"{where}.function")
+    name = validate.string(function.get("name"), f"{where}.function.name")
+    call_id = call.get("id")
+    if call_id is not None:
+        validate.string(call_id, f"{where}.id")
+    args = parse_arguments(function.get("arguments"), f"{where}.function.arguments")
+    return call_id or "", name, {"functionCall": {"name": name, "args": args}}
+
+
+def parse_arguments(raw: Any, where: str) -> dict[str, Any]:
+    """Tool call `arguments` (a JSON object string; empty means none) -> a dict."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    text = validate.string(raw, where)
+    try:
+        args = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"'{where}' is not valid JSON: {exc}.", where) from None
+    if not isinstance(args, dict):
+        raise InvalidRequest(f"'{where}' must be a JSON object.", where)
+    return args
+
+
+def tool_result(content: Any, where: str) -> dict[str, Any]:
+    """A tool message's content -> a functionResponse `response` object."""
+    text = text_of(content, where)
+    if text.startswith("{"):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    return {"content": text}
+
+
+class _History:
+    """Collects Gemini contents, merging consecutive turns of the same role."""
+
+    def __init__(self) -> None:
+        self.contents: list[dict[str, Any]] = []
+        self._last_kind: str | None = None
+
+    def add(self, role: str, parts: list[dict[str, Any]], kind: str) -> None:
+        if not parts:
+            return
+        if self.contents and self._last_kind == kind:
+            self.contents[-1]["parts"].extend(parts)
+        else:
+            self.contents.append({"role": role, "parts": parts})
+            self._last_kind = kind
+
+
+def translate_messages(messages: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(contents, systemInstruction) for an OpenAI `messages` array.
+
+    `system` and `developer` messages go to systemInstruction wherever they appear. Tool results
+    are named from the assistant turn that issued their call id, and a run of them becomes one
+    user turn with the responses in the order the calls were made.
+    """
+    messages = validate.array(messages, "messages")
+    if not messages:
+        raise InvalidRequest("'messages' must contain at least one message.", "messages")
+    system_parts: list[dict[str, Any]] = []
+    history = _History()
+    calls: dict[str, tuple[str, int]] = {}  # tool call id -> (function name, position in its turn)
+    pending: list[tuple[int, dict[str, Any]]] = []  # tool results awaiting their user turn
+
+    def flush_tool_results() -> None:
+        if pending:
+            pending.sort(key=lambda item: item[0])
+            history.add("user", [part for _, part in pending], "tool")
+            pending.clear()
+
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        message = validate.mapping(message, where)
+        role = message.get("role")
+        if role in ("tool", "function"):
+            pending.append(_tool_response(message, where, calls, len(pending)))
+            continue
+        flush_tool_results()
+        if role in ("system", "developer"):
+            text = text_of(message.get("content"), f"{where}.content")
+            if text:
+                system_parts.append({"text": text})
+        elif role == "user":
+            history.add("user", content_parts(message.get("content"), f"{where}.content"), "user")
+        elif role == "assistant":
+            history.add("model", _assistant_parts(message, where, calls), "model")
+        else:
+            raise InvalidRequest(
+                f"Invalid role {role!r} in '{where}'; expected one of system, developer, user, "
+                "assistant, tool, function.",
+                f"{where}.role",
+            )
+    flush_tool_results()
+    if not history.contents:
+        raise InvalidRequest(
+            "'messages' must contain at least one user or assistant message with content.",
+            "messages",
+        )
+    system = {"parts": system_parts} if system_parts else None
+    return history.contents, system
+
+
+def _assistant_parts(
+    message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]]
+) -> list[dict[str, Any]]:
+    parts = content_parts(message.get("content"), f"{where}.content")
+    tool_calls = message.get("tool_calls")
+    if tool_calls is not None:
+        for j, call in enumerate(validate.array(tool_calls, f"{where}.tool_calls")):
+            call_id, name, part = _function_call(call, f"{where}.tool_calls[{j}]")
+            if call_id:
+                calls[call_id] = (name, j)
+            parts.append(part)
+    legacy = message.get("function_call")
+    if legacy is not None:
+        legacy = validate.mapping(legacy, f"{where}.function_call")
+        name = validate.string(legacy.get("name"), f"{where}.function_call.name")
+        args = parse_arguments(legacy.get("arguments"), f"{where}.function_call.arguments")
+        parts.append({"functionCall": {"name": name, "args": args}})
+    return parts
+
+
+def _tool_response(
+    message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]], arrival: int
+) -> tuple[int, dict[str, Any]]:
+    """(sort key, functionResponse part) for a `tool` or legacy `function` message."""
+    if message.get("role") == "function":
+        name = validate.string(message.get("name"), f"{where}.name")
+        order = arrival
+    else:
+        call_id = validate.string(message.get("tool_call_id"), f"{where}.tool_call_id")
+        if call_id not in calls:
+            raise InvalidRequest(
+                f"'{where}.tool_call_id' {call_id!r} does not match any tool call made by an "
+                "earlier assistant message.",
+                f"{where}.tool_call_id",
+            )
+        name, order = calls[call_id]
+    response = tool_result(message.get("content"), f"{where}.content")
+    return order, {"functionResponse": {"name": name, "response": response}}

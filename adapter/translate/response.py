@@ -1,0 +1,79 @@
+"""Fold a stream's OpenAI chunks into one `chat.completion` object.
+
+Non-streaming requests go through the same StreamTranslator as streaming ones, so both paths
+read Gemini parts in exactly one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .stream import StreamTranslator
+from .usage import usage
+
+
+class _Choice:
+    __slots__ = ("content", "finish_reason", "logprobs", "reasoning", "tool_calls")
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.logprobs: list[dict[str, Any]] | None = None
+        self.finish_reason: str | None = None
+
+
+class CompletionBuilder:
+    """Collects translated chunks; `build()` returns the equivalent `chat.completion`."""
+
+    def __init__(self, translator: StreamTranslator) -> None:
+        self.translator = translator
+        self._choices: dict[int, _Choice] = {}
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        for choice in chunk["choices"]:
+            state = self._choices.get(choice["index"])
+            if state is None:
+                state = self._choices[choice["index"]] = _Choice()
+            delta = choice["delta"]
+            if text := delta.get("content"):
+                state.content.append(text)
+            if text := delta.get("reasoning_content"):
+                state.reasoning.append(text)
+            for call in delta.get("tool_calls", ()):
+                state.tool_calls[call["index"]] = {k: v for k, v in call.items() if k != "index"}
+            if (result := choice.get("logprobs")) is not None:
+                state.logprobs = (state.logprobs or []) + result["content"]
+            if choice["finish_reason"] is not None:
+                state.finish_reason = choice["finish_reason"]
+
+    def build(self) -> dict[str, Any]:
+        translator = self.translator
+        choices = []
+        for index in sorted(self._choices):
+            state = self._choices[index]
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": "".join(state.content) if state.content or not state.tool_calls
+                else None,
+                "refusal": None,
+            }
+            if state.reasoning:
+                message["reasoning_content"] = "".join(state.reasoning)
+            if state.tool_calls:
+                message["tool_calls"] = [state.tool_calls[i] for i in sorted(state.tool_calls)]
+            choices.append({
+                "index": index,
+                "message": message,
+                "logprobs": None if state.logprobs is None
+                else {"content": state.logprobs, "refusal": None},
+                "finish_reason": state.finish_reason,
+            })
+        return {
+            "id": translator.id,
+            "object": "chat.completion",
+            "created": translator.created,
+            "model": translator.model,
+            "choices": choices,
+            "usage": usage(translator.usage_metadata or {}),
+        }

@@ -1,0 +1,142 @@
+"""Gemini stream events -> OpenAI `chat.completion.chunk` objects, one event at a time."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from .errors import AdapterError, from_gemini_error
+from .finish import finish_reason
+from .logprobs import logprobs
+from .usage import usage
+
+
+class _Candidate:
+    """What the translator remembers about one candidate (one OpenAI choice)."""
+
+    __slots__ = ("finished", "role_sent", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role_sent = False
+        self.tool_calls = 0
+        self.finished = False
+
+
+class StreamTranslator:
+    """Turns each Gemini `GenerateContentResponse` of a stream into one OpenAI chunk.
+
+    Stateful only in what a stream needs: one id for all chunks, whether each choice has sent its
+    role, how many tool calls each has made (their `index`), and the latest usage.
+    """
+
+    def __init__(self, model: str, created: int, include_usage: bool = False) -> None:
+        self.model = model
+        self.created = created
+        self.include_usage = include_usage
+        self.id: str | None = None
+        self.usage_metadata: dict[str, Any] | None = None
+        self._candidates: dict[int, _Candidate] = {}
+        self._blocked = False
+
+    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+
+    def translate(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The chunk for one Gemini event, or None when the event carries nothing to send."""
+        if "error" in event:
+            raise from_gemini_error(event["error"].get("code") or 500, event)
+        if self.id is None:
+            response_id = event.get("responseId")
+            self.id = f"chatcmpl-{response_id or uuid.uuid4().hex}"
+        if (meta := event.get("usageMetadata")) is not None:
+            self.usage_metadata = meta
+        candidates = event.get("candidates")
+        if not candidates:
+            feedback = event.get("promptFeedback")
+            if feedback and feedback.get("blockReason") and not self._blocked:
+                self._blocked = True
+                delta = {"role": "assistant", "content": ""}
+                choice = {"index": 0, "delta": delta, "finish_reason": "content_filter"}
+                return self._chunk([choice])
+            return None
+        choices = []
+        for candidate in candidates:
+            choice = self._choice(candidate)
+            if choice is not None:
+                choices.append(choice)
+        return self._chunk(choices) if choices else None
+
+    def _choice(self, candidate: dict[str, Any]) -> dict[str, Any] | None:
+        index = candidate.get("index", 0)
+        state = self._candidates.get(index)
+        if state is None:
+            state = self._candidates[index] = _Candidate()
+        delta: dict[str, Any] = {}
+        content = candidate.get("content")
+        parts = content.get("parts") if content else None
+        if parts:
+            self._add_parts(delta, parts, state)
+        reason = candidate.get("finishReason")
+        if reason:
+            state.finished = True
+            reason = finish_reason(reason, state.tool_calls > 0)
+        result = candidate.get("logprobsResult")
+        if not delta and reason is None and result is None:
+            return None
+        if not state.role_sent:
+            state.role_sent = True
+            delta = {"role": "assistant", **delta}
+            delta.setdefault("content", "")
+        choice = {"index": index, "delta": delta, "finish_reason": reason}
+        if result is not None:
+            choice["logprobs"] = logprobs(result)
+        return choice
+
+    def _add_parts(
+        self, delta: dict[str, Any], parts: list[dict[str, Any]], state: _Candidate
+    ) -> None:
+        for part in parts:
+            if (text := part.get("text")) is not None:
+                if not text:
+                    continue
+                key = "reasoning_content" if part.get("thought") else "content"
+                delta[key] = delta[key] + text if key in delta else text
+            elif (call := part.get("functionCall")) is not None:
+                calls = delta.setdefault("tool_calls", [])
+                calls.append(_tool_call_delta(call, state.tool_calls))
+                state.tool_calls += 1
+
+    def finish(self) -> dict[str, Any] | None:
+        """Check the stream ended properly; the final usage chunk when the client asked for one."""
+        if not self._blocked and not (
+            self._candidates and all(c.finished for c in self._candidates.values())
+        ):
+            raise AdapterError(
+                "The upstream stream ended before the answer was complete.", 502,
+                code="upstream_incomplete",
+            )
+        if not self.include_usage:
+            return None
+        chunk = self._chunk([])
+        chunk["usage"] = usage(self.usage_metadata or {})
+        return chunk
+
+
+def _tool_call_delta(call: dict[str, Any], index: int) -> dict[str, Any]:
+    return {
+        "index": index,
+        "id": call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
+        "type": "function",
+        "function": {
+            "name": call.get("name", ""),
+            "arguments": orjson.dumps(call.get("args") or {}).decode(),
+        },
+    }

@@ -1,0 +1,142 @@
+"""The one Gemini client: URLs, the auth header, stream decoding and upstream error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from .sse import JSONArrayDecoder, SSEDecoder
+from .translate.errors import AdapterError, from_gemini_error
+
+log = logging.getLogger("adapter.upstream")
+
+_MAX_MODEL_PAGES = 20
+
+
+def _transport_error(exc: httpx.HTTPError, base_url: str, timeout: float) -> AdapterError:
+    if isinstance(exc, httpx.TimeoutException):
+        return AdapterError(
+            f"The Gemini API at {base_url} did not answer in time ({type(exc).__name__}, "
+            f"limit {timeout:g} s).", 504, code="upstream_timeout")
+    return AdapterError(
+        f"Could not reach the Gemini API at {base_url}: {type(exc).__name__}.", 502,
+        code="upstream_unreachable")
+
+
+class GeminiStream:
+    """An open `streamGenerateContent` response. Iterate `events()`; always `aclose()`."""
+
+    __slots__ = ("_client", "_decoder", "_response")
+
+    def __init__(self, response: httpx.Response, client: GeminiClient) -> None:
+        self._response = response
+        self._client = client
+        json_array = "json" in response.headers.get("content-type", "")
+        self._decoder = JSONArrayDecoder() if json_array else SSEDecoder()
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Each Gemini event, parsed, as soon as its bytes have arrived."""
+        decoder = self._decoder
+        loads = orjson.loads
+        try:
+            async for data in self._response.aiter_bytes():
+                for payload in decoder.feed(data):
+                    try:
+                        yield loads(payload)
+                    except orjson.JSONDecodeError:
+                        raise AdapterError("Gemini sent an event that is not valid JSON.", 502,
+                                           code="upstream_bad_response") from None
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException):
+                raise AdapterError(
+                    f"Gemini sent nothing for {self._client.read_timeout:g} s mid-stream.", 504,
+                    code="upstream_timeout") from None
+            raise AdapterError(f"The connection to Gemini broke mid-stream: {type(exc).__name__}.",
+                               502, code="upstream_disconnected") from None
+        if decoder.pending.strip():
+            raise AdapterError("Gemini's stream ended in the middle of an event.", 502,
+                               code="upstream_disconnected")
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class GeminiClient:
+    """Calls one Gemini-API-compatible server through the process's shared httpx client."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, read_timeout: float,
+                 secrets: tuple[str, ...] = ()) -> None:
+        self._http = http
+        self.base_url = base_url.rstrip("/")
+        self.read_timeout = read_timeout
+        self._secrets = secrets
+
+    def _headers(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
+
+    async def _send(self, request: httpx.Request, key: str, stream: bool) -> httpx.Response:
+        try:
+            response = await self._http.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            log.warning("upstream %s %s failed: %s", request.method, request.url.path,
+                        type(exc).__name__)
+            raise _transport_error(exc, self.base_url, self.read_timeout) from None
+        if response.status_code >= 400:
+            try:
+                raw = await response.aread()
+            except httpx.HTTPError:
+                raw = b""
+            finally:
+                await response.aclose()
+            raise self._error(response.status_code, raw, key, request.url.path)
+        return response
+
+    def _error(self, status: int, raw: bytes, key: str, path: str) -> AdapterError:
+        try:
+            payload: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            payload = raw.decode(errors="replace")
+        error = from_gemini_error(status, payload, (key, *self._secrets))
+        log.warning("upstream %s answered %d %s", path, status, error.code)
+        return error
+
+    async def open_stream(self, model: str, body: dict[str, Any], key: str) -> GeminiStream:
+        """POST streamGenerateContent; raises AdapterError if Gemini refuses before streaming."""
+        request = self._http.build_request(
+            "POST",
+            f"{self.base_url}/v1beta/models/{quote(model)}:streamGenerateContent?alt=sse",
+            content=orjson.dumps(body),
+            headers={"x-goog-api-key": key, "content-type": "application/json"},
+        )
+        return GeminiStream(await self._send(request, key, stream=True), self)
+
+    async def _get_json(self, path: str, key: str, params: dict[str, Any] | None = None) -> Any:
+        request = self._http.build_request(
+            "GET", f"{self.base_url}{path}", params=params, headers=self._headers(key))
+        response = await self._send(request, key, stream=False)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise AdapterError("Gemini answered with a body that is not JSON.", 502,
+                               code="upstream_bad_response") from None
+
+    async def list_models(self, key: str) -> list[dict[str, Any]]:
+        """Every model the key can see (ListModels, all pages)."""
+        models: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"pageSize": 1000}
+        for _ in range(_MAX_MODEL_PAGES):
+            page = await self._get_json("/v1beta/models", key, params)
+            models.extend(page.get("models") or ())
+            token = page.get("nextPageToken")
+            if not token:
+                break
+            params = {"pageSize": 1000, "pageToken": token}
+        return models
+
+    async def get_model(self, model: str, key: str) -> dict[str, Any]:
+        return await self._get_json(f"/v1beta/models/{quote(model)}", key)
