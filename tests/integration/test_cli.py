@@ -1,0 +1,33 @@
+"""`python -m adapter` as users start it: offline replay, and several workers."""
+
+from __future__ import annotations
+
+import openai
+
+from ..processes import adapter_process
+from ..servers import free_port
+
+HELLO = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def test_replay_mode_needs_no_key_and_no_network() -> None:
+    unreachable = {"GEMINI_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    with adapter_process("--upstream", "replay", env=unreachable) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        completion = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)
+        assert completion.choices[0].message.content == "The capital of France is Paris.\n"
+        chunks = list(client.chat.completions.create(
+            model="gemini-2.5-flash", messages=HELLO, stream=True,
+            stream_options={"include_usage": True}))
+        assert "".join(c.choices[0].delta.content for c in chunks if c.choices) == \
+            "The capital of France is Paris.\n"
+        assert chunks[-1].usage.total_tokens == 21
+        assert "gemini-2.5-flash" in [m.id for m in client.models.list().data]
+
+
+def test_several_workers_serve() -> None:
+    with adapter_process("--upstream", "replay", "--workers", "2") as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        for _ in range(6):
+            completion = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)
+            assert completion.choices[0].finish_reason == "stop"
