@@ -40,6 +40,10 @@ class SSEDecoder:
         """Bytes of an event that has not been completed yet."""
         return self._buffer
 
+    def flush(self) -> list[bytes]:
+        """At the end of the stream: the last event, if it lacked its closing blank line."""
+        return self.feed(b"\n\n") if self._buffer.strip() else []
+
 
 _OUTSIDE_STRING = re.compile(rb'[{}"]')
 _INSIDE_STRING = re.compile(rb'["\\]')
@@ -105,6 +109,10 @@ class JSONArrayDecoder:
     @property
     def pending(self) -> bytes:
         return bytes(self._buffer).strip(b" \r\n,[]")
+
+    def flush(self) -> list[bytes]:
+        """At the end of the stream: nothing more can complete."""
+        return []
 
 
 def encode_event(payload: Any) -> bytes:

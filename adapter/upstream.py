@@ -28,6 +28,14 @@ def _transport_error(exc: httpx.HTTPError, base_url: str, timeout: float) -> Ada
         code="upstream_unreachable")
 
 
+def _parse(payload: bytes) -> dict[str, Any]:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise AdapterError("Gemini sent an event that is not valid JSON.", 502,
+                           code="upstream_bad_response") from None
+
+
 class GeminiStream:
     """An open `streamGenerateContent` response. Iterate `events()`; always `aclose()`."""
 
@@ -46,11 +54,9 @@ class GeminiStream:
         try:
             async for data in self._response.aiter_bytes():
                 for payload in decoder.feed(data):
-                    try:
-                        yield loads(payload)
-                    except orjson.JSONDecodeError:
-                        raise AdapterError("Gemini sent an event that is not valid JSON.", 502,
-                                           code="upstream_bad_response") from None
+                    yield _parse(payload)
+            for payload in decoder.flush():
+                yield _parse(payload)
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.TimeoutException):
                 raise AdapterError(

@@ -101,13 +101,13 @@ def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) 
     Only the message crosses over (Gemini's `details` can echo the API key in DebugInfo), and any
     secret that still appears in it is masked.
     """
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[0]  # the JSON-array stream wraps its error in an array
     error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, list) and error and isinstance(error[0], dict):
-        error = error[0].get("error", error[0])
     if not isinstance(error, dict):
         text = payload if isinstance(payload, str) and payload.strip() else None
-        message = (text or f"Upstream returned HTTP {status}")[:2000]
-        return AdapterError(redact(message, secrets), status, code=f"upstream_{status}")
+        message = redact(text or f"Upstream returned HTTP {status}", secrets)[:2000]
+        return AdapterError(message, status, code=f"upstream_{status}")
     message = str(error.get("message") or f"Upstream returned HTTP {status}")
     code = str(error.get("status") or f"upstream_{status}").lower()
     return AdapterError(

@@ -10,7 +10,7 @@ from .errors import InvalidRequest
 
 def _stop_sequences(value: Any) -> list[str]:
     if isinstance(value, str):
-        return [value]
+        return [value] if value else []
     items = validate.array(value, "stop")
     for i, item in enumerate(items):
         validate.string(item, f"stop[{i}]")

@@ -1,0 +1,206 @@
+"""Gemini error bodies -> AdapterError, OpenAI error bodies, and secret masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from adapter.translate.errors import (
+    AdapterError,
+    InvalidRequest,
+    error_body,
+    error_type_for,
+    from_gemini_error,
+    redact,
+    retry_delay_of,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
+ERROR_FILES = sorted(FIXTURES.glob("error-*.json"))
+RETRY_FILE = "error-429-resource-exhausted-retry-info-trimmed.json"
+
+
+def load(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+def body_bytes(error: AdapterError) -> bytes:
+    return orjson.dumps(error.body())
+
+
+def test_error_fixtures_are_collected() -> None:
+    assert len(ERROR_FILES) >= 9
+
+
+@pytest.mark.parametrize("path", ERROR_FILES, ids=lambda p: p.name)
+def test_gemini_error_keeps_status_message_and_code(path: Path) -> None:
+    payload = load(path)
+    gemini = payload["error"]
+    error = from_gemini_error(gemini["code"], payload)
+    assert error.status == gemini["code"]
+    assert error.message == gemini["message"]
+    assert error.code == gemini["status"].lower()
+    assert error.body() == {"error": {
+        "message": gemini["message"], "type": error_type_for(gemini["code"]),
+        "param": None, "code": gemini["status"].lower()}}
+    assert error.retry_after == (34.4 if path.name == RETRY_FILE else None)
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("error-400-invalid-argument.json", "invalid_request_error"),
+    ("error-403-permission-denied-service-disabled.json", "permission_error"),
+    ("error-404-model-not-found.json", "not_found_error"),
+    (RETRY_FILE, "rate_limit_error"),
+])
+def test_gemini_error_type_follows_the_status(name: str, kind: str) -> None:
+    payload = load(FIXTURES / name)
+    error = from_gemini_error(payload["error"]["code"], payload)
+    assert error.body()["error"]["type"] == kind
+
+
+def test_stream_404_recording_body() -> None:
+    name = "stream-error-404-model-not-found.recording.json"
+    recording = load(FIXTURES / "jsgenai-recordings" / name)
+    response = recording["interactions"][0]["response"]
+    [payload] = response["bodySegments"]
+    error = from_gemini_error(response["statusCode"], payload)
+    assert error.status == 404
+    assert error.code == "not_found"
+    assert error.message.startswith("models/custom-gemini-2.0-flash is not found")
+    assert b"DebugInfo" not in body_bytes(error)
+    assert b"ORIGINAL ERROR" not in body_bytes(error)
+
+
+@pytest.mark.parametrize("secrets", [(), ("key1234",), ("", "key1234", "other")])
+def test_api_key_in_details_never_reaches_the_body(secrets: tuple[str, ...]) -> None:
+    payload = load(FIXTURES / "error-400-api-key-invalid.json")
+    assert b"key1234" in orjson.dumps(payload)
+    error = from_gemini_error(400, payload, secrets)
+    assert b"key1234" not in body_bytes(error)
+    assert "key1234" not in error.message
+    assert error.message == "API key not valid. Please pass a valid API key."
+    assert error.code == "invalid_argument"
+
+
+def test_secret_in_the_message_is_masked() -> None:
+    payload = {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                         "message": "Bad key AIzaSECRET and again AIzaSECRET; token tok-9."}}
+    error = from_gemini_error(400, payload, ("AIzaSECRET", "", "tok-9"))
+    assert error.message == "Bad key *** and again ***; token ***."
+    assert b"AIzaSECRET" not in body_bytes(error)
+
+
+def test_secret_in_a_text_payload_is_masked() -> None:
+    error = from_gemini_error(502, "proxy says: key AIzaSECRET rejected", ("AIzaSECRET",))
+    assert error.message == "proxy says: key *** rejected"
+    assert error.status == 502
+    assert error.code == "upstream_502"
+
+
+def test_secret_cut_by_the_length_limit_is_still_masked() -> None:
+    secret = "AIzaSyA-0123456789abcdefghijklmnopqrstu"
+    payload = "x" * 1980 + secret + " is not valid"
+    error = from_gemini_error(400, payload, (secret,))
+    assert len(error.message) <= 2000
+    assert secret[:10] not in error.message
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ("<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
+    ("", "Upstream returned HTTP 503"),
+    ("   \n", "Upstream returned HTTP 503"),
+    (None, "Upstream returned HTTP 503"),
+    (123, "Upstream returned HTTP 503"),
+    ([], "Upstream returned HTTP 503"),
+    ({"message": "not in an error object"}, "Upstream returned HTTP 503"),
+    ({"error": "a string"}, "Upstream returned HTTP 503"),
+])
+def test_payloads_that_are_not_gemini_errors(payload: Any, message: str) -> None:
+    error = from_gemini_error(503, payload)
+    assert error.message == message
+    assert error.status == 503
+    assert error.code == "upstream_503"
+    assert error.retry_after is None
+    assert error.body()["error"]["type"] == "service_unavailable_error"
+
+
+def test_long_text_payload_is_cut_to_2000_characters() -> None:
+    assert from_gemini_error(500, "y" * 5000).message == "y" * 2000
+
+
+def test_array_wrapped_error_keeps_its_message() -> None:
+    # streamGenerateContent without alt=sse (and Gemini's OpenAI-compatible surface) wrap the
+    # error object in a JSON array: [{"error": {...}}].
+    gemini = load(FIXTURES / "error-404-model-not-found.json")
+    error = from_gemini_error(404, [gemini])
+    assert error.message == gemini["error"]["message"]
+    assert error.code == "not_found"
+
+
+def test_error_object_without_message_or_status() -> None:
+    error = from_gemini_error(500, {"error": {"code": 500}})
+    assert error.message == "Upstream returned HTTP 500"
+    assert error.code == "upstream_500"
+
+
+@pytest.mark.parametrize(("details", "seconds"), [
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.4s"}], 34.4),
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}], 7.0),
+    ([{"@type": "x.QuotaFailure"}, "junk",
+      {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}], 0.5),
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34"}], None),
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "soon s"}], None),
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": 34}], None),
+    ([{"@type": "type.googleapis.com/google.rpc.RetryInfo"}], None),
+    ([{"@type": "type.googleapis.com/google.rpc.Help", "retryDelay": "3s"}], None),
+    ([], None),
+    (None, None),
+])
+def test_retry_delay(details: Any, seconds: float | None) -> None:
+    assert retry_delay_of({"details": details}) == seconds
+
+
+def test_retry_after_of_the_recorded_429() -> None:
+    payload = load(FIXTURES / RETRY_FILE)
+    assert from_gemini_error(429, payload).retry_after == pytest.approx(34.4)
+
+
+def test_redact() -> None:
+    assert redact("a secret b secret", ("secret",)) == "a *** b ***"
+    assert redact("nothing here", ("secret", "")) == "nothing here"
+    assert redact("abc", ()) == "abc"
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
+    (404, "not_found_error"), (408, "timeout_error"), (409, "conflict_error"),
+    (413, "invalid_request_error"), (422, "invalid_request_error"), (429, "rate_limit_error"),
+    (499, "cancelled_error"), (500, "api_error"), (502, "api_error"),
+    (503, "service_unavailable_error"), (504, "timeout_error"),
+    (418, "invalid_request_error"), (599, "api_error"),
+])
+def test_error_type_for(status: int, kind: str) -> None:
+    assert error_type_for(status) == kind
+
+
+def test_error_body_shape() -> None:
+    assert error_body("m") == {"error": {
+        "message": "m", "type": "invalid_request_error", "param": None, "code": None}}
+    assert error_body("m", 429, "p", "c", "custom") == {"error": {
+        "message": "m", "type": "custom", "param": "p", "code": "c"}}
+
+
+def test_adapter_error_and_invalid_request() -> None:
+    error = AdapterError("down", 503, code="x", retry_after=2.0)
+    assert str(error) == "down"
+    assert (error.status, error.code, error.retry_after, error.param) == (503, "x", 2.0, None)
+    invalid = InvalidRequest("bad", "temperature")
+    assert isinstance(invalid, AdapterError)
+    assert invalid.status == 400
+    assert invalid.body() == {"error": {
+        "message": "bad", "type": "invalid_request_error", "param": "temperature",
+        "code": "invalid_request"}}
+    assert InvalidRequest("bad", code="model_not_found").code == "model_not_found"
