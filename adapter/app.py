@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.models import get_model, list_models
 from .translate.errors import AdapterError
+from .transport import FastTransport, proxies_configured
 from .upstream import GeminiClient
 
 log = logging.getLogger("adapter")
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None,
     settings = settings or Settings.from_env()
     if transport is None and settings.upstream == "replay":
         transport = ReplayTransport(settings.replay_dir)
+    elif transport is None and not proxies_configured(os.environ):
+        transport = FastTransport()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

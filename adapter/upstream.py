@@ -47,16 +47,15 @@ class GeminiStream:
         json_array = "json" in response.headers.get("content-type", "")
         self._decoder = JSONArrayDecoder() if json_array else SSEDecoder()
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """Each Gemini event, parsed, as soon as its bytes have arrived."""
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The Gemini events that arrived together, parsed, as soon as their bytes are in."""
         decoder = self._decoder
-        loads = orjson.loads
         try:
             async for data in self._response.aiter_bytes():
-                for payload in decoder.feed(data):
-                    yield _parse(payload)
-            for payload in decoder.flush():
-                yield _parse(payload)
+                if payloads := decoder.feed(data):
+                    yield [_parse(payload) for payload in payloads]
+            if payloads := decoder.flush():
+                yield [_parse(payload) for payload in payloads]
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.TimeoutException):
                 raise AdapterError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import Request
@@ -28,13 +28,14 @@ async def chat_completions(request: Request) -> Response:
     chat = chat_request(body)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
     upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
-    events = upstream.events()
+    batches = upstream.batches()
     if not chat.stream:
         try:
             builder = CompletionBuilder(translator)
-            async for event in events:
-                if (chunk := translator.translate(event)) is not None:
-                    builder.add(chunk)
+            async for batch in batches:
+                for event in batch:
+                    if (chunk := translator.translate(event)) is not None:
+                        builder.add(chunk)
             translator.finish()
         finally:
             await upstream.aclose()
@@ -42,34 +43,34 @@ async def chat_completions(request: Request) -> Response:
     try:
         # Hold the response until the first chunk is ready, so that anything going wrong before
         # then still reaches the client as a real HTTP status.
-        first = await _first_chunk(events, translator)
+        first = b""
+        async for batch in batches:
+            if first := _encode(batch, translator):
+                break
     except BaseException:
         await upstream.aclose()
         raise
-    return EventStreamResponse(_event_stream(first, events, translator), upstream.aclose)
+    return EventStreamResponse(_event_stream(first, batches, translator), upstream.aclose)
 
 
-async def _first_chunk(events: AsyncIterator[dict[str, Any]],
-                       translator: StreamTranslator) -> dict[str, Any] | None:
-    async for event in events:
-        if (chunk := translator.translate(event)) is not None:
-            return chunk
-    return None
+def _encode(batch: list[dict[str, Any]], translator: StreamTranslator) -> bytes:
+    """The SSE bytes for the events that arrived together: one write for all of them."""
+    return b"".join(encode_event(chunk) for event in batch
+                    if (chunk := translator.translate(event)) is not None)
 
 
-async def _event_stream(first: dict[str, Any] | None, events: AsyncGenerator[dict[str, Any], None],
+async def _event_stream(first: bytes, batches: AsyncGenerator[list[dict[str, Any]], None],
                         translator: StreamTranslator) -> AsyncGenerator[bytes, None]:
     try:
-        if first is not None:
-            yield encode_event(first)
-        async for event in events:
-            if (chunk := translator.translate(event)) is not None:
-                yield encode_event(chunk)
-        if (final := translator.finish()) is not None:
-            yield encode_event(final)
-        yield DONE
+        if first:
+            yield first
+        async for batch in batches:
+            if data := _encode(batch, translator):
+                yield data
+        final = translator.finish()
+        yield DONE if final is None else encode_event(final) + DONE
     except AdapterError as error:
         log.warning("stream %s ended with an error: %d %s", translator.id, error.status, error.code)
         yield encode_event(error.body())
     finally:
-        await events.aclose()
+        await batches.aclose()

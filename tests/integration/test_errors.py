@@ -157,7 +157,7 @@ def test_error_event_mid_stream_reaches_the_sdk(client, fake: FakeGemini) -> Non
     first = Reply.sse("stream-sse-text.txt").chunks[0]
     error = b'data: {"error": {"code": 503, "message": "The model is overloaded.", ' \
             b'"status": "UNAVAILABLE"}}\r\n\r\n'
-    fake.queue(Reply(chunks=[first, error]))
+    fake.queue(Reply(chunks=[first, error], delay=0.05))
     with pytest.raises(openai.APIError) as info:
         list(client.chat.completions.create(model=MODEL, messages=HELLO, stream=True))
     assert info.value.message == "The model is overloaded."

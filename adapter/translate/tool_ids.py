@@ -1,0 +1,59 @@
+"""Tool call ids that carry Gemini's call id and thought signature through OpenAI clients.
+
+Gemini 3 rejects a follow-up whose function calls lack the `thoughtSignature` they came with.
+OpenAI clients (the SDK, LangChain, LiteLLM) keep a tool call's id, name and arguments and
+nothing else, and the follow-up may reach another worker or replica. So what Gemini needs back
+travels inside the id itself, and no server-side state is needed:
+
+    call_<hex24>                 no Gemini id, no signature
+    call_<gemini id>__g          Gemini's functionCall.id
+    ...__ts_<signature>          plus the signature, base64url without padding
+
+Only `[A-Za-z0-9_-]` is used. The trade-off: an id with a signature is a few hundred characters
+long, longer than the 40 that OpenAI's own API has enforced on `tool_calls[].id`, so a history
+carried over to an OpenAI model may need its ids shortened there. Ids without one stay short.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+
+_ID = re.compile(r"call_(?P<id>[A-Za-z0-9-]+?)(?P<gemini>__g)?(?:__ts_(?P<sig>[A-Za-z0-9_-]+))?")
+
+
+def new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def encode(gemini_id: str | None, signature: str | None) -> str:
+    """The OpenAI tool call id for a Gemini call id (or None) and its signature (or None)."""
+    if gemini_id and re.fullmatch(r"[A-Za-z0-9-]+", gemini_id):
+        call_id = f"call_{gemini_id}__g"
+    else:
+        call_id = new_call_id()
+    if not signature:
+        return call_id
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raw = signature.encode()
+    return f"{call_id}__ts_{base64.urlsafe_b64encode(raw).decode().rstrip('=')}"
+
+
+def decode(tool_call_id: str) -> tuple[str | None, str | None]:
+    """(Gemini call id or None, thought signature or None) that an OpenAI tool call id carries.
+
+    Ids made elsewhere (by OpenAI, another model, an application) carry neither.
+    """
+    match = _ID.fullmatch(tool_call_id)
+    if match is None:
+        return None, None
+    gemini_id = match["id"] if match["gemini"] else None
+    signature = None
+    if encoded := match["sig"]:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        signature = base64.b64encode(raw).decode()
+    return gemini_id, signature
