@@ -44,3 +44,6 @@ def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[s
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()

@@ -13,6 +13,14 @@ _FINISH_REASONS = {
 }
 
 
+# Turns that failed on the model's side: an empty or half answer would pass for a real one, so
+# they become errors (5xx, which OpenAI clients retry when nothing was streamed yet).
+FAILED_TURNS = frozenset({
+    "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS",
+    "MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE",
+})
+
+
 def finish_reason(gemini_reason: str, made_tool_calls: bool) -> str:
     """OpenAI finish_reason for a candidate's Gemini finishReason.
 

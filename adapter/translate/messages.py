@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from . import validate
+from . import tool_ids, validate
 from .content import content_parts, text_of
 from .errors import InvalidRequest
 
@@ -14,7 +14,10 @@ _ROLE_BY_OPENAI = {"user": "user", "assistant": "model"}
 
 
 def _function_call(call: Any, where: str) -> tuple[str, str, dict[str, Any]]:
-    """(id, name, Gemini functionCall part) for one OpenAI `tool_calls` entry."""
+    """(id, name, Gemini functionCall part) for one OpenAI `tool_calls` entry.
+
+    The id gives back the Gemini call id and thought signature the call came with, if any.
+    """
     call = validate.mapping(call, where)
     function = validate.mapping(call.get("function"), f"{where}.function")
     name = validate.string(function.get("name"), f"{where}.function.name")
@@ -22,7 +25,14 @@ def _function_call(call: Any, where: str) -> tuple[str, str, dict[str, Any]]:
     if call_id is not None:
         validate.string(call_id, f"{where}.id")
     args = parse_arguments(function.get("arguments"), f"{where}.function.arguments")
-    return call_id or "", name, {"functionCall": {"name": name, "args": args}}
+    gemini_id, signature = tool_ids.decode(call_id) if call_id else (None, None)
+    function_call: dict[str, Any] = {"name": name, "args": args}
+    if gemini_id:
+        function_call["id"] = gemini_id
+    part: dict[str, Any] = {"functionCall": function_call}
+    if signature:
+        part["thoughtSignature"] = signature
+    return call_id or "", name, part
 
 
 def parse_arguments(raw: Any, where: str) -> dict[str, Any]:
@@ -148,6 +158,7 @@ def _tool_response(
     message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]], arrival: int
 ) -> tuple[int, dict[str, Any]]:
     """(sort key, functionResponse part) for a `tool` or legacy `function` message."""
+    gemini_id = None
     if message.get("role") == "function":
         name = validate.string(message.get("name"), f"{where}.name")
         order = arrival
@@ -160,5 +171,8 @@ def _tool_response(
                 f"{where}.tool_call_id",
             )
         name, order = calls[call_id]
-    response = tool_result(message.get("content"), f"{where}.content")
-    return order, {"functionResponse": {"name": name, "response": response}}
+        gemini_id = tool_ids.decode(call_id)[0]
+    response = {"name": name, "response": tool_result(message.get("content"), f"{where}.content")}
+    if gemini_id:
+        response["id"] = gemini_id
+    return order, {"functionResponse": response}

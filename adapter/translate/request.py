@@ -10,6 +10,7 @@ from . import validate
 from .errors import InvalidRequest
 from .messages import translate_messages
 from .params import generation_config
+from .tools import tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 
@@ -55,4 +56,5 @@ def chat_request(body: Any) -> ChatRequest:
         gemini["systemInstruction"] = system
     if config := generation_config(body):
         gemini["generationConfig"] = config
+    gemini.update(tool_fields(body))
     return ChatRequest(model, stream, include_usage, gemini)

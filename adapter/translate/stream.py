@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
+from . import tool_ids
 from .errors import AdapterError, from_gemini_error
-from .finish import finish_reason
+from .finish import FAILED_TURNS, finish_reason
 from .logprobs import logprobs
 from .usage import usage
 
@@ -85,6 +86,10 @@ class StreamTranslator:
         if parts:
             self._add_parts(delta, parts, state)
         reason = candidate.get("finishReason")
+        if reason in FAILED_TURNS:
+            detail = candidate.get("finishMessage") or "no further detail"
+            raise AdapterError(f"Gemini could not complete the turn ({reason}): {detail}", 502,
+                               code=reason.lower())
         if reason:
             state.finished = True
             reason = finish_reason(reason, state.tool_calls > 0)
@@ -111,7 +116,8 @@ class StreamTranslator:
                 delta[key] = delta[key] + text if key in delta else text
             elif (call := part.get("functionCall")) is not None:
                 calls = delta.setdefault("tool_calls", [])
-                calls.append(_tool_call_delta(call, state.tool_calls))
+                calls.append(_tool_call_delta(call, part.get("thoughtSignature"),
+                                              state.tool_calls))
                 state.tool_calls += 1
 
     def finish(self) -> dict[str, Any] | None:
@@ -130,10 +136,11 @@ class StreamTranslator:
         return chunk
 
 
-def _tool_call_delta(call: dict[str, Any], index: int) -> dict[str, Any]:
+def _tool_call_delta(call: dict[str, Any], signature: str | None, index: int) -> dict[str, Any]:
+    """A whole tool call in one delta, its id carrying Gemini's call id and signature."""
     return {
         "index": index,
-        "id": call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
+        "id": tool_ids.encode(call.get("id"), signature),
         "type": "function",
         "function": {
             "name": call.get("name", ""),

@@ -25,6 +25,23 @@ def test_replay_mode_needs_no_key_and_no_network() -> None:
         assert "gemini-2.5-flash" in [m.id for m in client.models.list().data]
 
 
+def test_replay_mode_answers_tools_with_a_recorded_call() -> None:
+    tools = [{"type": "function", "function": {
+        "name": "weather", "parameters": {"type": "object", "properties": {
+            "location": {"type": "string"}}}}}]
+    with adapter_process("--upstream", "replay") as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        completion = client.chat.completions.create(
+            model="gemini-2.5-flash", messages=HELLO, tools=tools)
+        [call] = completion.choices[0].message.tool_calls
+        assert call.function.name == "weather"
+        assert completion.choices[0].finish_reason == "tool_calls"
+        answer = client.chat.completions.create(model="gemini-2.5-flash", tools=tools, messages=[
+            *HELLO, completion.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "40 C"}])
+        assert answer.choices[0].message.content == "The weather in Florence,Italy is 40 C."
+
+
 def test_several_workers_serve() -> None:
     with adapter_process("--upstream", "replay", "--workers", "2") as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from adapter.translate import tool_ids
 from adapter.translate.response import CompletionBuilder
 from adapter.translate.stream import StreamTranslator
 
@@ -25,6 +26,7 @@ from .test_stream import (
     has_partial_args,
     name_of,
     recorded_calls,
+    recorded_signatures,
     recorded_text,
     run,
 )
@@ -109,12 +111,11 @@ def test_tool_calls_list(path: Path) -> None:
     assert [(c["type"], c["function"]["name"], orjson.loads(c["function"]["arguments"]))
             for c in message["tool_calls"]] == [
         ("function", call["name"], call.get("args", {})) for call in calls]
-    for built, call in zip(message["tool_calls"], calls, strict=True):
+    for built, call, signature in zip(message["tool_calls"], calls, recorded_signatures(events),
+                                      strict=True):
         assert set(built) == {"id", "type", "function"}
-        if "id" in call:
-            assert built["id"] == call["id"]
-        else:
-            assert GENERATED_CALL_ID.fullmatch(built["id"])
+        assert GENERATED_CALL_ID.fullmatch(built["id"])
+        assert tool_ids.decode(built["id"]) == (call.get("id"), signature)
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=name_of)
@@ -170,9 +171,10 @@ def test_text_and_tool_call_together() -> None:
     message = only_message(build(recording(
         FIXTURES / "vercel-chunks/derived-sse/issue-10781.1.sse.txt")))
     assert message["content"] == "Let me check."
-    assert message["tool_calls"] == [{
-        "id": "g1bmv6il", "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"city":"San Francisco"}'}}]
+    [call] = message["tool_calls"]
+    assert tool_ids.decode(call["id"])[0] == "g1bmv6il"
+    assert call["type"] == "function"
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city":"San Francisco"}'}
 
 
 @pytest.mark.parametrize(("name", "reason"), [

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from adapter.sse import JSONArrayDecoder, SSEDecoder
+from adapter.translate import tool_ids
 from adapter.translate.errors import AdapterError
 from adapter.translate.stream import StreamTranslator
 
@@ -82,6 +83,10 @@ def recorded_text(events: list[dict[str, Any]], thought: bool, index: int = 0) -
 
 def recorded_calls(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
     return [p["functionCall"] for p in parts(events, index) if "functionCall" in p]
+
+
+def recorded_signatures(events: list[dict[str, Any]], index: int = 0) -> list[str | None]:
+    return [p.get("thoughtSignature") for p in parts(events, index) if "functionCall" in p]
 
 
 def is_blocked(events: list[dict[str, Any]]) -> bool:
@@ -250,16 +255,15 @@ def test_tool_call_deltas_match_the_recorded_calls(path: Path) -> None:
     _, chunks = run(events)
     deltas = tool_call_deltas(chunks)
     calls = recorded_calls(events)
+    signatures = recorded_signatures(events)
     assert [d["index"] for d in deltas] == list(range(len(calls)))
-    for delta, call in zip(deltas, calls, strict=True):
+    for delta, call, signature in zip(deltas, calls, signatures, strict=True):
         assert delta["type"] == "function"
         assert delta["function"]["name"] == call["name"]
         assert isinstance(delta["function"]["arguments"], str)
         assert orjson.loads(delta["function"]["arguments"]) == call.get("args", {})
-        if "id" in call:
-            assert delta["id"] == call["id"]
-        else:
-            assert GENERATED_CALL_ID.fullmatch(delta["id"])
+        assert GENERATED_CALL_ID.fullmatch(delta["id"])
+        assert tool_ids.decode(delta["id"]) == (call.get("id"), signature)
     assert len({d["id"] for d in deltas}) == len(deltas)
 
 
@@ -296,7 +300,8 @@ def test_parallel_calls_in_one_event_get_indexes_0_and_1() -> None:
 def test_parallel_calls_in_separate_events_keep_counting_and_use_gemini_ids() -> None:
     _, chunks = run(stream("stream-sse-tool-calls-parallel-separate-events.txt"))
     calls = tool_call_deltas(chunks)
-    assert [(c["index"], c["id"]) for c in calls] == [(0, "8hd01vsf"), (1, "k0srpqrc")]
+    assert [(c["index"], tool_ids.decode(c["id"])[0]) for c in calls] == [
+        (0, "8hd01vsf"), (1, "k0srpqrc")]
     assert choices(chunks)[-1]["finish_reason"] == "tool_calls"
 
 
@@ -304,7 +309,7 @@ def test_text_then_tool_call_ends_with_tool_calls() -> None:
     _, chunks = run(stream("vercel-chunks/derived-sse/issue-10781.1.sse.txt"))
     assert joined(chunks, "content") == "Let me check."
     [call] = tool_call_deltas(chunks)
-    assert call["id"] == "g1bmv6il"
+    assert tool_ids.decode(call["id"])[0] == "g1bmv6il"
     assert call["function"] == {"name": "get_weather", "arguments": '{"city":"San Francisco"}'}
     assert choices(chunks)[-1]["finish_reason"] == "tool_calls"
 
@@ -469,7 +474,7 @@ def test_tool_call_without_args_or_id() -> None:
     first, second = chunk["choices"][0]["delta"]["tool_calls"]
     assert first["function"] == {"name": "ping", "arguments": "{}"}
     assert GENERATED_CALL_ID.fullmatch(first["id"])
-    assert second["id"] == "given"
+    assert second["id"] == "call_given__g"
     assert (first["index"], second["index"]) == (0, 1)
 
 
