@@ -40,9 +40,15 @@ class _Converter:
     def convert(self, schema: Any) -> dict[str, Any]:
         if not isinstance(schema, dict):
             return {"type": "string"}  # `true`, `{}`-like: anything, asked for as text
+        options = schema.get("anyOf", schema.get("oneOf"))
+        if isinstance(options, list) and _shapes(schema) and not any(map(_shapes, options)):
+            # Alternatives that only constrain ("give an id or a name") next to a real shape:
+            # Gemini cannot express them; the shape is what matters.
+            schema = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+            options = None
         if isinstance(ref := schema.get("$ref"), str):
             out = self._reference(ref)
-        elif isinstance(options := schema.get("anyOf", schema.get("oneOf")), list):
+        elif isinstance(options, list):
             out, nullable = self._alternatives(options)
             return _annotate(out, schema, nullable)
         elif isinstance(schema.get("allOf"), list):
@@ -74,17 +80,24 @@ class _Converter:
         return ({"anyOf": branches} if branches else {"type": "string"}), nullable
 
     def _all_of(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """allOf merged into one schema: properties and required united."""
+        """allOf merged into one schema: properties and required united (a part may require a
+        property another part defines)."""
         own = {k: v for k, v in schema.items() if k != "allOf"}
+        parts = [*schema["allOf"], own] if _shapes(own) or "required" in own else schema["allOf"]
         merged: dict[str, Any] = {}
-        for part in [*schema["allOf"], own] if own.keys() - {"description"} else schema["allOf"]:
+        required: list[str] = []
+        for part in parts:
+            raw = self.resolve(part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+            if isinstance(raw, dict) and isinstance(raw.get("required"), list):
+                required.extend(name for name in raw["required"] if isinstance(name, str))
             for key, value in self.convert(part).items():
                 if key == "properties":
                     merged.setdefault("properties", {}).update(value)
-                elif key == "required":
-                    merged["required"] = list(dict.fromkeys([*merged.get("required", ()), *value]))
-                else:
+                elif key != "required":
                     merged.setdefault(key, value)
+        kept = [name for name in dict.fromkeys(required) if name in merged.get("properties", {})]
+        if kept:
+            merged["required"] = kept
         return merged
 
     def _plain(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +116,8 @@ class _Converter:
         if isinstance(values, list):
             nullable = nullable or None in values
             out["type"] = "string"
-            out["enum"] = [_text(v) for v in values if v is not None]
+            if strings := [_text(v) for v in values if v is not None]:
+                out["enum"] = strings
         elif kind in _TYPES:
             out["type"] = kind
         elif "properties" in schema:
@@ -146,10 +160,23 @@ class _Converter:
                 out["required"] = kept
 
 
+_SHAPE_KEYS = ("type", "properties", "items", "$ref", "enum", "const", "anyOf", "oneOf", "allOf")
+
+
+def _shapes(schema: Any) -> bool:
+    """Whether a schema says what shape a value has (not only constraints or annotations)."""
+    return isinstance(schema, dict) and any(key in schema for key in _SHAPE_KEYS)
+
+
 def _annotate(out: dict[str, Any], schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
-    """Lay a wrapper's own description and nullability over a converted schema."""
+    """Lay a wrapper's own description and nullability over a converted schema; a format hint
+    the inner schema carried is kept."""
     if isinstance(schema.get("description"), str) and schema["description"]:
-        out["description"] = schema["description"]
+        inner = out.get("description", "")
+        hint = inner[inner.rfind("(format: "):] if inner.endswith(")") and "(format: " in inner \
+            else ""
+        out["description"] = schema["description"] if not hint or hint in schema["description"] \
+            else f"{schema['description']} {hint}"
     if nullable:
         out["nullable"] = True
     return out
@@ -173,7 +200,7 @@ def function_parameters(schema: Any) -> dict[str, Any] | None:
     """A function's `parameters`, or None when it takes none (Gemini rejects empty objects)."""
     if not isinstance(schema, dict):
         return None
-    converted = to_gemini_schema(schema)
+    converted = to_gemini_schema(schema if "type" in schema else {**schema, "type": "object"})
     if converted.get("type") == "object" and not converted.get("properties"):
         return None
     return converted

@@ -8,6 +8,8 @@ travels inside the id itself, and no server-side state is needed:
     call_<hex24>                 no Gemini id, no signature
     call_<gemini id>__g          Gemini's functionCall.id
     ...__ts_<signature>          plus the signature, base64url without padding
+    ...__tt_<text>               a signature that is not base64 (a placeholder), its UTF-8
+                                 text in base64url
 
 Only `[A-Za-z0-9_-]` is used. The trade-off: an id with a signature is a few hundred characters
 long, longer than the 40 that OpenAI's own API has enforced on `tool_calls[].id`, so a history
@@ -21,7 +23,8 @@ import binascii
 import re
 import uuid
 
-_ID = re.compile(r"call_(?P<id>[A-Za-z0-9-]+?)(?P<gemini>__g)?(?:__ts_(?P<sig>[A-Za-z0-9_-]+))?")
+_ID = re.compile(r"call_(?P<id>[A-Za-z0-9-]+?)(?P<gemini>__g)?"
+                 r"(?:__(?P<kind>ts|tt)_(?P<sig>[A-Za-z0-9_-]+))?")
 
 
 def new_call_id() -> str:
@@ -36,11 +39,14 @@ def encode(gemini_id: str | None, signature: str | None) -> str:
         call_id = new_call_id()
     if not signature:
         return call_id
+    kind = "ts"
     try:
         raw = base64.b64decode(signature, validate=True)
+        if base64.b64encode(raw).decode() != signature:
+            raise ValueError("not canonical base64")
     except (binascii.Error, ValueError):
-        raw = signature.encode()
-    return f"{call_id}__ts_{base64.urlsafe_b64encode(raw).decode().rstrip('=')}"
+        kind, raw = "tt", signature.encode()
+    return f"{call_id}__{kind}_{base64.urlsafe_b64encode(raw).decode().rstrip('=')}"
 
 
 def decode(tool_call_id: str) -> tuple[str | None, str | None]:
@@ -54,6 +60,10 @@ def decode(tool_call_id: str) -> tuple[str | None, str | None]:
     gemini_id = match["id"] if match["gemini"] else None
     signature = None
     if encoded := match["sig"]:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        signature = base64.b64encode(raw).decode()
+        try:
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            signature = base64.b64encode(raw).decode() if match["kind"] == "ts" \
+                else raw.decode()
+        except (binascii.Error, ValueError):
+            return None, None
     return gemini_id, signature
