@@ -17,10 +17,12 @@ from starlette.routing import Route
 
 from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
+from .media import MediaFetcher, is_public
 from .replay import ReplayTransport
 from .responses import JSONResponse, error_response, plain_error
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
+from .routes.embeddings import embeddings
 from .routes.models import get_model, list_models
 from .translate.errors import AdapterError
 from .transport import FastTransport, proxies_configured
@@ -64,13 +66,19 @@ def create_app(settings: Settings | None = None,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
         ) as http:
+            media = MediaFetcher(settings.fetch_max_bytes, settings.fetch_timeout,
+                                 guard=None if settings.fetch_allow_private else is_public)
             app.state.adapter = AdapterState(
                 settings=settings,
                 gemini=GeminiClient(http, settings.gemini_base_url, settings.read_timeout,
                                     settings.secrets),
                 keys=UpstreamKeys(settings),
+                media=media,
             )
-            yield
+            try:
+                yield
+            finally:
+                await media.aclose()
 
     middleware = []
     if settings.adapter_api_keys:
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None,
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
         ],

@@ -16,13 +16,14 @@ def _split_keys(value: str | None) -> tuple[str, ...]:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number from the environment (seconds, or bytes for sizes)."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise ValueError(f"{name} must be a positive number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {raw!r}")
     return value
@@ -39,6 +40,9 @@ class Settings:
     replay_dir: Path = FIXTURES_DIR
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    fetch_max_bytes: int = 20 * 1024 * 1024  # media linked by URL: largest download
+    fetch_timeout: float = 10.0
+    fetch_allow_private: bool = False  # allow media URLs on loopback/private addresses
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +58,10 @@ class Settings:
             replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURES_DIR),
             connect_timeout=_seconds(env, "ADAPTER_CONNECT_TIMEOUT", 10.0),
             read_timeout=_seconds(env, "ADAPTER_READ_TIMEOUT", 300.0),
+            fetch_max_bytes=int(_seconds(env, "ADAPTER_FETCH_MAX_BYTES", 20 * 1024 * 1024)),
+            fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
+            fetch_allow_private=env.get("ADAPTER_FETCH_ALLOW_PRIVATE", "").lower()
+            in ("1", "true", "yes"),
         )
 
     @property

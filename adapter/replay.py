@@ -6,10 +6,14 @@ recording answers a generate request depends only on the request's shape:
 - the last turn sends function results -> the answer that follows a tool result;
 - the request declares tools            -> a recorded function call;
 - anything else                         -> a recorded text answer.
+
+`batchEmbedContents` answers with the recorded embeddings, repeated or cut to one per requested
+text and to each request's `outputDimensionality` (more than 100 texts: Gemini's 400, recorded).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,9 +26,12 @@ TEXT = "stream-sse-text.txt"
 TOOL_CALL = "stream-sse-tool-call.txt"
 AFTER_TOOL_RESULT = "stream-sse-text-after-tool-result.txt"
 MODELS = "models-list.json"
+EMBEDDINGS = "batch-embed-contents.json"
+TOO_MANY_TO_EMBED = "error-400-batch-embed-too-many-requests.json"
 
 _GENERATE = re.compile(r"/v1beta/models/([^/:]+):streamGenerateContent$")
 _MODEL = re.compile(r"/v1beta/models/([^/:]+)$")
+_EMBED = re.compile(r"/v1beta/models/([^/:]+):batchEmbedContents$")
 
 
 def choose_recording(body: dict[str, Any]) -> str:
@@ -35,6 +42,21 @@ def choose_recording(body: dict[str, Any]) -> str:
     if any(tool.get("functionDeclarations") for tool in body.get("tools") or ()):
         return TOOL_CALL
     return TEXT
+
+
+def embed_answer(recording: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A BatchEmbedContentsResponse for `body` made from a recorded one: its vectors in turn, one
+    per request, each repeated or cut to the request's `outputDimensionality` when it has one."""
+    vectors = itertools.cycle([e["values"] for e in recording["embeddings"]])
+    embeddings = []
+    for request, values in zip(body.get("requests") or (), vectors, strict=False):
+        if size := request.get("outputDimensionality"):
+            values = list(itertools.islice(itertools.cycle(values), size))
+        embeddings.append({"values": values})
+    answer: dict[str, Any] = {"embeddings": embeddings}
+    if "usageMetadata" in recording:
+        answer["usageMetadata"] = recording["usageMetadata"]
+    return answer
 
 
 def _not_found(path: str) -> dict[str, Any]:
@@ -79,6 +101,13 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             raw = self._read(choose_recording(body))
             return httpx.Response(200, headers={"content-type": "text/event-stream"},
                                   stream=_EventStream(raw))
+        if request.method == "POST" and _EMBED.search(path):
+            body = orjson.loads(await request.aread())
+            if len(body.get("requests") or ()) > 100:
+                return httpx.Response(400, content=self._read(TOO_MANY_TO_EMBED),
+                                      headers={"content-type": "application/json"})
+            return httpx.Response(200, json=embed_answer(orjson.loads(self._read(EMBEDDINGS)),
+                                                         body))
         if request.method == "GET" and path.endswith("/v1beta/models"):
             listing = orjson.loads(self._read(MODELS))
             listing.pop("nextPageToken", None)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import certifi
@@ -25,6 +26,10 @@ import httpx
 
 _HIGH_WATER = 1 << 20  # pause reading when this many body bytes wait for the reader
 _KEEPALIVE_EXPIRY = 30.0  # seconds an idle connection may wait for reuse
+
+
+class BlockedAddress(httpx.ConnectError):
+    """The host resolves to an address the transport's guard refuses."""
 
 
 class _Connection(asyncio.Protocol):
@@ -180,9 +185,13 @@ class _ResponseStream(httpx.AsyncByteStream):
 class FastTransport(httpx.AsyncBaseTransport):
     """httpx transport: HTTP/1.1 keep-alive connections pooled per origin."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None,
+                 address_guard: Callable[[str], bool] | None = None) -> None:
+        """`address_guard`, when given, must accept every address a host resolves to; the
+        connection then goes to the address that was checked (no second DNS lookup)."""
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._ssl = ssl_context
+        self._guard = address_guard
         self._open: set[_Connection] = set()
 
     def _ssl_context(self) -> ssl.SSLContext:
@@ -192,21 +201,32 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     async def _connect(self, origin: tuple[bytes, bytes, int],
                        timeout: float | None) -> _Connection:
-        scheme, host, port = origin
+        scheme, raw_host, port = origin
+        host = raw_host.decode("ascii")
         loop = asyncio.get_running_loop()
         tls = scheme == b"https"
         try:
             async with asyncio.timeout(timeout):
+                address = await self._checked_address(host, port) if self._guard else host
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(origin), host.decode("ascii"), port,
+                    lambda: _Connection(origin), address, port,
                     ssl=self._ssl_context() if tls else None,
-                    server_hostname=host.decode("ascii") if tls else None)
+                    server_hostname=host if tls else None)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {host.decode()}:{port} timed out") from None
         except OSError as exc:
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
         self._open.add(connection)
         return connection
+
+    async def _checked_address(self, host: str, port: int) -> str:
+        assert self._guard is not None
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM)
+        addresses = [info[4][0] for info in infos]
+        if not addresses or not all(self._guard(address) for address in addresses):
+            raise BlockedAddress(f"{host} resolves to an address that may not be reached")
+        return addresses[0]
 
     def _idle_connection(self, origin: tuple[bytes, bytes, int]) -> _Connection | None:
         idle = self._idle.get(origin)

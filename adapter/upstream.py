@@ -145,3 +145,17 @@ class GeminiClient:
 
     async def get_model(self, model: str, key: str) -> dict[str, Any]:
         return await self._get_json(f"/v1beta/models/{quote(model)}", key)
+
+    async def batch_embed(self, model: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """POST batchEmbedContents (at most 100 requests) and return Gemini's parsed answer."""
+        request = self._http.build_request(
+            "POST", f"{self.base_url}/v1beta/models/{quote(model)}:batchEmbedContents",
+            content=orjson.dumps(body),
+            headers={**self._headers(key), "content-type": "application/json"},
+        )
+        response = await self._send(request, key, stream=False)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise AdapterError("Gemini answered with a body that is not JSON.", 502,
+                               code="upstream_bad_response") from None

@@ -26,6 +26,8 @@ async def chat_completions(request: Request) -> Response:
     key = state.keys.for_request(request)
     body = await json_body(request)
     chat = chat_request(body)
+    if chat.remote_media:
+        await state.media.resolve(chat.remote_media)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
     upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
     batches = upstream.batches()

@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from ..auth import UpstreamKeys
 from ..config import Settings
+from ..media import MediaFetcher
 from ..translate.errors import InvalidRequest
 from ..upstream import GeminiClient
 
@@ -21,6 +22,7 @@ class AdapterState:
     settings: Settings
     gemini: GeminiClient
     keys: UpstreamKeys
+    media: MediaFetcher
 
 
 def state_of(request: Request) -> AdapterState:

@@ -1,7 +1,17 @@
-"""OpenAI message content (a string or an array of parts) -> Gemini `parts`."""
+"""OpenAI message content (a string or an array of parts) -> Gemini `parts`.
+
+Text, images (`image_url`), audio (`input_audio`) and files (`file`) are supported. Media given
+inline (a `data:` URL or base64) becomes `inlineData`; a Gemini Files API URI or a YouTube link
+becomes `fileData`; any other http(s) URL becomes a placeholder part `{"_fetch": {...}}` that the
+HTTP shell replaces with the fetched bytes (fetching is I/O, so it does not happen here).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import mimetypes
+import re
 from typing import Any
 
 from . import validate
@@ -9,6 +19,16 @@ from .errors import InvalidRequest
 
 _TEXT_FIELD_BY_TYPE = {"text": "text", "input_text": "text", "output_text": "text",
                        "refusal": "refusal"}
+_DATA_URL = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(?P<data>.*)",
+                       re.DOTALL)
+_AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aac": "audio/aac",
+               "ogg": "audio/ogg", "flac": "audio/flac", "webm": "audio/webm", "m4a": "audio/m4a",
+               "opus": "audio/ogg"}
+_FILE_URI = re.compile(r"https://generativelanguage\.googleapis\.com/v1(?:beta)?/files/[\w-]+|"
+                       r"gs://\S+")
+_YOUTUBE = re.compile(r"https://(?:www\.|m\.)?(?:youtube\.com/(?:watch\?|shorts/|live/)|youtu\.be/)"
+                      r"\S+")
+FETCH = "_fetch"
 
 
 def _part_text(part: Any, where: str) -> str:
@@ -30,6 +50,87 @@ def text_of(content: Any, param: str) -> str:
     return "".join(_part_text(part, f"{param}[{i}]") for i, part in enumerate(items))
 
 
+def _checked_base64(data: str, where: str) -> str:
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"'{where}' is not valid base64 data.", where) from None
+    return data
+
+
+def data_url(url: str, where: str) -> dict[str, Any]:
+    """`inlineData` for a `data:<mime>;base64,<data>` URL."""
+    match = _DATA_URL.fullmatch(url)
+    if match is None:
+        raise InvalidRequest(
+            f"'{where}' is not a valid data URL; expected data:<mime type>;base64,<data>.", where)
+    data = _checked_base64(match["data"].strip(), where)
+    return {"inlineData": {"mimeType": match["mime"].lower(), "data": data}}
+
+
+def _url_part(url: str, where: str, kind: str) -> dict[str, Any]:
+    if url.startswith("data:"):
+        return data_url(url, where)
+    if _FILE_URI.fullmatch(url) or _YOUTUBE.fullmatch(url):
+        return {"fileData": {"fileUri": url}}
+    if url.startswith(("https://", "http://")):
+        return {FETCH: {"url": url, "param": where, "kind": kind}}
+    raise InvalidRequest(f"'{where}' must be an http(s) or data URL.", where)
+
+
+def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
+    image = part.get("image_url")
+    if isinstance(image, str):  # a bare URL, as some clients send
+        image = {"url": image}
+    image = validate.mapping(image, f"{where}.image_url")
+    url = validate.string(image.get("url"), f"{where}.image_url.url")
+    detail = image.get("detail")
+    if detail is not None and detail not in ("auto", "low", "high"):
+        raise InvalidRequest("'detail' must be 'auto', 'low' or 'high'.",
+                             f"{where}.image_url.detail")
+    return _url_part(url, f"{where}.image_url.url", "image")
+
+
+def _audio(part: dict[str, Any], where: str) -> dict[str, Any]:
+    audio = validate.mapping(part.get("input_audio"), f"{where}.input_audio")
+    data = validate.string(audio.get("data"), f"{where}.input_audio.data")
+    fmt = validate.string(audio.get("format"), f"{where}.input_audio.format")
+    if fmt not in _AUDIO_MIME:
+        raise InvalidRequest(f"Audio format {fmt!r} is not supported; use one of "
+                             f"{', '.join(_AUDIO_MIME)}.", f"{where}.input_audio.format")
+    return {"inlineData": {"mimeType": _AUDIO_MIME[fmt],
+                           "data": _checked_base64(data, f"{where}.input_audio.data")}}
+
+
+def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
+    file = validate.mapping(part.get("file"), f"{where}.file")
+    if (data := file.get("file_data")) is not None:
+        data = validate.string(data, f"{where}.file.file_data")
+        if data.startswith("data:"):
+            return data_url(data, f"{where}.file.file_data")
+        name = file.get("filename")
+        mime = mimetypes.guess_type(name)[0] if isinstance(name, str) else None
+        if mime is None:
+            raise InvalidRequest("Give 'file_data' as a data URL, or a 'filename' whose extension "
+                                 "tells its type.", f"{where}.file.file_data")
+        return {"inlineData": {"mimeType": mime,
+                               "data": _checked_base64(data, f"{where}.file.file_data")}}
+    if (file_id := file.get("file_id")) is not None:
+        file_id = validate.string(file_id, f"{where}.file.file_id")
+        uri = file_id if _FILE_URI.fullmatch(file_id) else None
+        if uri is None and re.fullmatch(r"files/[\w-]+", file_id):
+            uri = f"https://generativelanguage.googleapis.com/v1beta/{file_id}"
+        if uri is None:
+            raise InvalidRequest("'file_id' must name a Gemini Files API file (files/<id> or its "
+                                 "URI); OpenAI file ids cannot be read here.",
+                                 f"{where}.file.file_id")
+        return {"fileData": {"fileUri": uri}}
+    raise InvalidRequest("A 'file' part needs 'file_data' or 'file_id'.", f"{where}.file")
+
+
+_MEDIA = {"image_url": _image, "input_audio": _audio, "file": _file}
+
+
 def content_parts(content: Any, param: str) -> list[dict[str, Any]]:
     """Gemini parts for a user or assistant message's content. Empty text is dropped."""
     if content is None:
@@ -38,7 +139,31 @@ def content_parts(content: Any, param: str) -> list[dict[str, Any]]:
         return [{"text": content}] if content else []
     parts: list[dict[str, Any]] = []
     for i, part in enumerate(validate.array(content, param)):
-        text = _part_text(part, f"{param}[{i}]")
-        if text:
+        where = f"{param}[{i}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if isinstance(kind, str) and kind in _MEDIA:
+            parts.append(_MEDIA[kind](part, where))
+        elif text := _part_text(part, where):
             parts.append({"text": text})
     return parts
+
+
+def media_resolution(messages: list[Any]) -> str | None:
+    """Gemini's `mediaResolution` for the most detailed `image_url.detail` asked for, if any."""
+    details = {
+        part["image_url"].get("detail")
+        for message in messages if isinstance(message, dict)
+        and isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and isinstance(part.get("image_url"), dict)
+    }
+    if "high" in details:
+        return "MEDIA_RESOLUTION_HIGH"
+    if "low" in details:
+        return "MEDIA_RESOLUTION_LOW"
+    return None
+
+
+def remote_parts(contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The placeholder parts whose media the shell must fetch."""
+    return [part for content in contents for part in content["parts"] if FETCH in part]

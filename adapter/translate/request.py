@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import validate
+from .content import media_resolution, remote_parts
 from .errors import InvalidRequest
 from .messages import translate_messages
+from .output import response_format
 from .params import generation_config
+from .reasoning import thinking_config
 from .tools import tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
+_SNAKE = re.compile(r"_([a-z0-9])")
+# Gemini fields a caller may set directly (OpenAI SDK `extra_body`), in either spelling.
+_PASSTHROUGH = {
+    "generationConfig": "generationConfig", "generation_config": "generationConfig",
+    "thinkingConfig": "thinkingConfig", "thinking_config": "thinkingConfig",
+    "safetySettings": "safetySettings", "safety_settings": "safetySettings",
+    "cachedContent": "cachedContent", "cached_content": "cachedContent",
+}
 
 
 @dataclass(slots=True)
@@ -23,6 +34,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     gemini: dict[str, Any]  # the GenerateContentRequest body
+    remote_media: list[dict[str, Any]] = field(default_factory=list)  # parts to fetch first
 
 
 def model_id(value: Any, param: str = "model") -> str:
@@ -34,6 +46,36 @@ def model_id(value: Any, param: str = "model") -> str:
         raise InvalidRequest(f"'{param}' {value!r} is not a valid model id.", param,
                              code="model_not_found")
     return name
+
+
+def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
+    """Gemini fields given directly: top level, or under `extra_body.google` (the spelling of
+    Google's own OpenAI-compatible endpoint)."""
+    given: dict[str, Any] = {}
+    nested = body.get("extra_body")
+    google = nested.get("google") if isinstance(nested, dict) else None
+    if google is not None:
+        google = validate.mapping(google, "extra_body.google")
+    for source, where in ((body, ""), (google or {}, "extra_body.google.")):
+        for name, canonical in _PASSTHROUGH.items():
+            if (value := source.get(name)) is None:
+                continue
+            if canonical == "cachedContent":
+                given[canonical] = validate.string(value, f"{where}{name}")
+            elif canonical == "safetySettings":
+                given[canonical] = validate.array(value, f"{where}{name}")
+            else:
+                fields = _camel_keys(validate.mapping(value, f"{where}{name}"))
+                if isinstance(fields.get("thinkingConfig"), dict):
+                    fields["thinkingConfig"] = _camel_keys(fields["thinkingConfig"])
+                given.setdefault(canonical, {}).update(fields)
+    return given
+
+
+def _camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
+    """Field names in Gemini's camelCase, so a caller's `max_output_tokens` replaces ours
+    instead of standing beside it. Only names: values (a schema's properties) stay as given."""
+    return {_SNAKE.sub(lambda m: m[1].upper(), key): value for key, value in fields.items()}
 
 
 def chat_request(body: Any) -> ChatRequest:
@@ -51,10 +93,27 @@ def chat_request(body: Any) -> ChatRequest:
         options = validate.mapping(options, "stream_options")
         flag = options.get("include_usage")
         include_usage = flag is not None and validate.boolean(flag, "stream_options.include_usage")
+
+    config = generation_config(body)
+    if (effort := body.get("reasoning_effort")) is not None:
+        config["thinkingConfig"] = thinking_config(effort, model)
+    if (fmt := body.get("response_format")) is not None:
+        config.update(response_format(fmt))
+    if resolution := media_resolution(body["messages"]):
+        config["mediaResolution"] = resolution
+    given = _passthrough(body)
+    config.update(given.pop("generationConfig", {}))
+    if thinking := given.pop("thinkingConfig", None):
+        config["thinkingConfig"] = {**config.get("thinkingConfig", {}), **thinking}
+
     gemini: dict[str, Any] = {"contents": contents}
     if system is not None:
         gemini["systemInstruction"] = system
-    if config := generation_config(body):
+    if config:
         gemini["generationConfig"] = config
     gemini.update(tool_fields(body))
-    return ChatRequest(model, stream, include_usage, gemini)
+    if (search := body.get("web_search_options")) is not None:
+        validate.mapping(search, "web_search_options")
+        gemini.setdefault("tools", []).append({"googleSearch": {}})
+    gemini.update(given)
+    return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents))

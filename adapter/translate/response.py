@@ -13,9 +13,10 @@ from .usage import usage
 
 
 class _Choice:
-    __slots__ = ("content", "finish_reason", "logprobs", "reasoning", "tool_calls")
+    __slots__ = ("annotations", "content", "finish_reason", "logprobs", "reasoning", "tool_calls")
 
     def __init__(self) -> None:
+        self.annotations: list[dict[str, Any]] = []
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.tool_calls: dict[int, dict[str, Any]] = {}
@@ -40,6 +41,7 @@ class CompletionBuilder:
                 state.content.append(text)
             if text := delta.get("reasoning_content"):
                 state.reasoning.append(text)
+            state.annotations.extend(delta.get("annotations", ()))
             for call in delta.get("tool_calls", ()):
                 state.tool_calls[call["index"]] = {k: v for k, v in call.items() if k != "index"}
             if (result := choice.get("logprobs")) is not None:
@@ -60,6 +62,8 @@ class CompletionBuilder:
             }
             if state.reasoning:
                 message["reasoning_content"] = "".join(state.reasoning)
+            if state.annotations:
+                message["annotations"] = state.annotations
             if state.tool_calls:
                 message["tool_calls"] = [state.tool_calls[i] for i in sorted(state.tool_calls)]
             choices.append({

@@ -10,6 +10,7 @@ import orjson
 from . import tool_ids
 from .errors import AdapterError, from_gemini_error
 from .finish import FAILED_TURNS, finish_reason
+from .grounding import url_citations
 from .logprobs import logprobs
 from .usage import usage
 
@@ -17,12 +18,14 @@ from .usage import usage
 class _Candidate:
     """What the translator remembers about one candidate (one OpenAI choice)."""
 
-    __slots__ = ("finished", "role_sent", "tool_calls")
+    __slots__ = ("citations", "finished", "role_sent", "text", "tool_calls")
 
     def __init__(self) -> None:
         self.role_sent = False
         self.tool_calls = 0
         self.finished = False
+        self.text: list[str] = []  # the answer so far, for grounding offsets
+        self.citations = 0  # url_citation annotations sent so far
 
 
 class StreamTranslator:
@@ -85,6 +88,11 @@ class StreamTranslator:
         parts = content.get("parts") if content else None
         if parts:
             self._add_parts(delta, parts, state)
+        if (grounding := candidate.get("groundingMetadata")) is not None:
+            citations = url_citations(grounding, "".join(state.text))
+            if len(citations) > state.citations:
+                delta["annotations"] = citations[state.citations:]
+                state.citations = len(citations)
         reason = candidate.get("finishReason")
         if reason in FAILED_TURNS:
             detail = candidate.get("finishMessage") or "no further detail"
@@ -112,7 +120,11 @@ class StreamTranslator:
             if (text := part.get("text")) is not None:
                 if not text:
                     continue
-                key = "reasoning_content" if part.get("thought") else "content"
+                if part.get("thought"):
+                    key = "reasoning_content"
+                else:
+                    key = "content"
+                    state.text.append(text)
                 delta[key] = delta[key] + text if key in delta else text
             elif (call := part.get("functionCall")) is not None:
                 calls = delta.setdefault("tool_calls", [])

@@ -9,17 +9,10 @@ import pytest
 from ..fake_gemini import FakeGemini, Reply, fixture_json
 from ..servers import free_port
 from .conftest import SERVER_KEY
+from .shapes import assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "hi"}]
-
-
-def assert_openai_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}
-    assert error["message"]
-    return error
 
 
 def post(url: str, body: object, **kw) -> httpx.Response:

@@ -149,7 +149,7 @@ def test_message_that_is_not_an_object() -> None:
 
 @pytest.mark.parametrize(("content", "param"), [
     (42, "messages[0].content"),
-    ([{"type": "image_url", "image_url": {"url": "x"}}], "messages[0].content[0].type"),
+    ([{"type": "image_url", "image_url": {"url": "x"}}], "messages[0].content[0].image_url.url"),
     ([{"type": "bogus"}], "messages[0].content[0].type"),
     ([{"text": "no type"}], "messages[0].content[0].type"),
     ([{"type": "text", "text": 5}], "messages[0].content[0].text"),

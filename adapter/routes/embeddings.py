@@ -1,0 +1,36 @@
+"""POST /v1/embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..responses import JSONResponse
+from ..translate.embeddings import embeddings_request, embeddings_response
+from .common import json_body, state_of
+
+
+async def embeddings(request: Request) -> Response:
+    state = state_of(request)
+    key = state.keys.for_request(request)
+    body = await json_body(request)
+    embed = embeddings_request(body)
+    responses = await _all([state.gemini.batch_embed(embed.model, batch, key)
+                            for batch in embed.batches])
+    return JSONResponse(embeddings_response(embed, responses, body["model"]))
+
+
+async def _all(calls: list[Awaitable[Any]]) -> list[Any]:
+    """Every call's result, in order, run concurrently; the first failure cancels the rest."""
+    if len(calls) == 1:
+        return [await calls[0]]
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
