@@ -24,6 +24,8 @@ from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings
 from .routes.models import get_model, list_models
+from .routes.responses import create_response, delete_response, get_response, list_input_items
+from .store import open_store
 from .translate.errors import AdapterError
 from .transport import FastTransport, proxies_configured
 from .upstream import GeminiClient
@@ -68,17 +70,20 @@ def create_app(settings: Settings | None = None,
         ) as http:
             media = MediaFetcher(settings.fetch_max_bytes, settings.fetch_timeout,
                                  guard=None if settings.fetch_allow_private else is_public)
+            store = open_store(settings)
             app.state.adapter = AdapterState(
                 settings=settings,
                 gemini=GeminiClient(http, settings.gemini_base_url, settings.read_timeout,
                                     settings.secrets),
                 keys=UpstreamKeys(settings),
                 media=media,
+                store=store,
             )
             try:
                 yield
             finally:
                 await media.aclose()
+                await store.aclose()
 
     middleware = []
     if settings.adapter_api_keys:
@@ -88,6 +93,10 @@ def create_app(settings: Settings | None = None,
             Route("/health", health, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/responses", create_response, methods=["POST"]),
+            Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+            Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+            Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
         ],

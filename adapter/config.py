@@ -9,6 +9,8 @@ from pathlib import Path
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
+STORE_OFF = "off"  # store_path value that disables the response store
+DAY = 86400.0
 
 
 def _split_keys(value: str | None) -> tuple[str, ...]:
@@ -29,6 +31,38 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number from the environment."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def default_store_path(env: Mapping[str, str]) -> str:
+    """$XDG_STATE_HOME/gemini-openai-adapter/responses.sqlite3, or the same under ~/.local/state."""
+    state = env.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state):  # unset, empty or relative: the XDG spec says ignore it
+        home = env.get("HOME") or str(Path.home())
+        state = os.path.join(home, ".local", "state")
+    return os.path.join(state, "gemini-openai-adapter", "responses.sqlite3")
+
+
+def _store_path(env: Mapping[str, str]) -> str:
+    raw = (env.get("ADAPTER_STORE") or "").strip()
+    if not raw:
+        return default_store_path(env)
+    if raw.lower() in ("off", "none"):
+        return STORE_OFF
+    return os.path.expanduser(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the adapter reads from its environment."""
@@ -43,6 +77,10 @@ class Settings:
     fetch_max_bytes: int = 20 * 1024 * 1024  # media linked by URL: largest download
     fetch_timeout: float = 10.0
     fetch_allow_private: bool = False  # allow media URLs on loopback/private addresses
+    # Stored /v1/responses objects: an SQLite file shared by all workers, or "off".
+    store_path: str = field(default_factory=lambda: default_store_path(os.environ))
+    store_retention_seconds: float = 30 * DAY
+    store_max_records: int = 100_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +100,9 @@ class Settings:
             fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
             fetch_allow_private=env.get("ADAPTER_FETCH_ALLOW_PRIVATE", "").lower()
             in ("1", "true", "yes"),
+            store_path=_store_path(env),
+            store_retention_seconds=_seconds(env, "ADAPTER_STORE_RETENTION_DAYS", 30.0) * DAY,
+            store_max_records=_positive_int(env, "ADAPTER_STORE_MAX_RECORDS", 100_000),
         )
 
     @property

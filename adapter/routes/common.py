@@ -11,6 +11,7 @@ from starlette.requests import Request
 from ..auth import UpstreamKeys
 from ..config import Settings
 from ..media import MediaFetcher
+from ..store import ResponseStore
 from ..translate.errors import InvalidRequest
 from ..upstream import GeminiClient
 
@@ -23,6 +24,7 @@ class AdapterState:
     gemini: GeminiClient
     keys: UpstreamKeys
     media: MediaFetcher
+    store: ResponseStore
 
 
 def state_of(request: Request) -> AdapterState:

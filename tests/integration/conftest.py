@@ -32,11 +32,14 @@ def fake(fake_server: tuple[FakeGemini, str]) -> Iterator[FakeGemini]:
 
 
 @pytest.fixture(scope="session")
-def start_adapter(fake_server: tuple[FakeGemini, str]) -> Iterator[Callable[..., str]]:
-    """Start an adapter with the given environment (GEMINI_BASE_URL points at the fake)."""
+def start_adapter(fake_server: tuple[FakeGemini, str],
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Start an adapter with the given environment (GEMINI_BASE_URL points at the fake, the
+    response store in a fresh temporary file)."""
     with ExitStack() as stack:
         def start(**env: str) -> str:
-            environ = {"GEMINI_BASE_URL": fake_server[1], **env}
+            store = tmp_path_factory.mktemp("store") / "responses.sqlite3"
+            environ = {"GEMINI_BASE_URL": fake_server[1], "ADAPTER_STORE": str(store), **env}
             return stack.enter_context(serve(create_app(Settings.from_env(environ))))
         yield start
 

@@ -1,0 +1,158 @@
+"""POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..responses import EventStreamResponse, JSONResponse
+from ..translate import validate
+from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.request import chat_request
+from ..translate.responses_request import ResponsesCall, input_messages, responses_call
+from ..translate.responses_stream import ResponsesEmitter
+from ..translate.stream import StreamTranslator
+from .common import AdapterState, json_body, state_of
+
+log = logging.getLogger("adapter.responses")
+
+
+def _encode(events: list[dict[str, Any]]) -> bytes:
+    """Responses SSE: each event with its `event:` line."""
+    return b"".join(b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event)
+                    + b"\n\n" for event in events)
+
+
+def _input_items(value: Any) -> list[dict[str, Any]]:
+    """The request's input as a list of items, each with an id (for input_items)."""
+    items = [{"type": "message", "role": "user",
+              "content": [{"type": "input_text", "text": value}]}] \
+        if isinstance(value, str) else [dict(item) for item in value]
+    for item in items:
+        item.setdefault("id", f"msg_{uuid.uuid4().hex}" if item.get("type", "message") ==
+                        "message" else f"item_{uuid.uuid4().hex}")
+    return items
+
+
+async def _history(state: AdapterState, body: Any) -> list[dict[str, Any]]:
+    previous = body.get("previous_response_id") if isinstance(body, dict) else None
+    if previous is None:
+        return []
+    previous = validate.string(previous, "previous_response_id")
+    record = await state.store.load(previous)
+    if record is None:
+        raise InvalidRequest(f"Previous response with id {previous!r} not found.",
+                             "previous_response_id", code="previous_response_not_found")
+    return record["messages"]
+
+
+async def _save(state: AdapterState, body: dict[str, Any], call: ResponsesCall,
+                history: list[dict[str, Any]], response: dict[str, Any]) -> None:
+    if body.get("store") is False:
+        return
+    record = {"response": response, "input": _input_items(body["input"]),
+              "messages": [*history, *call.messages, *input_messages(response["output"])]}
+    await state.store.save(response["id"], record)
+
+
+async def create_response(request: Request) -> Response:
+    state = state_of(request)
+    key = state.keys.for_request(request)
+    body = await json_body(request)
+    history = await _history(state, body)
+    call = responses_call(body, history)
+    chat = chat_request(call.chat)
+    if chat.remote_media:
+        await state.media.resolve(chat.remote_media)
+    translator = StreamTranslator(body["model"], int(time.time()), include_usage=True)
+    emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools)
+    upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
+    batches = upstream.batches()
+    if not chat.stream:
+        try:
+            async for batch in batches:
+                for event in batch:
+                    if (chunk := translator.translate(event)) is not None:
+                        emitter.feed(chunk)
+            if (final := translator.finish()) is not None:
+                emitter.feed(final)
+            emitter.finish()
+        finally:
+            await upstream.aclose()
+        await _save(state, body, call, history, emitter.response)
+        return JSONResponse(emitter.response)
+    try:
+        first = emitter.start()
+        async for batch in batches:  # hold the response until Gemini has answered
+            if events := _translate(batch, translator, emitter):
+                first += events
+                break
+    except BaseException:
+        await upstream.aclose()
+        raise
+    stream = _event_stream(_encode(first), batches, translator, emitter,
+                           lambda: _save(state, body, call, history, emitter.response))
+    return EventStreamResponse(stream, upstream.aclose)
+
+
+def _translate(batch: list[dict[str, Any]], translator: StreamTranslator,
+               emitter: ResponsesEmitter) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for event in batch:
+        if (chunk := translator.translate(event)) is not None:
+            events += emitter.feed(chunk)
+    return events
+
+
+async def _event_stream(first: bytes, batches: AsyncGenerator[list[dict[str, Any]], None],
+                        translator: StreamTranslator, emitter: ResponsesEmitter,
+                        save: Any) -> AsyncGenerator[bytes, None]:
+    try:
+        yield first
+        async for batch in batches:
+            if events := _translate(batch, translator, emitter):
+                yield _encode(events)
+        events = emitter.feed(final) if (final := translator.finish()) is not None else []
+        events += emitter.finish()
+        await save()
+        yield _encode(events)
+    except AdapterError as error:
+        log.warning("response %s failed: %d %s", emitter.response["id"], error.status, error.code)
+        yield _encode(emitter.fail(error))
+    finally:
+        await batches.aclose()
+
+
+async def _record(request: Request) -> dict[str, Any]:
+    response_id = request.path_params["response_id"]
+    record = await state_of(request).store.load(response_id)
+    if record is None:
+        raise AdapterError(f"Response with id {response_id!r} not found.", 404,
+                           "response_id", "not_found")
+    return record
+
+
+async def get_response(request: Request) -> Response:
+    return JSONResponse((await _record(request))["response"])
+
+
+async def list_input_items(request: Request) -> Response:
+    items = (await _record(request))["input"]
+    return JSONResponse({"object": "list", "data": items, "has_more": False,
+                         "first_id": items[0]["id"] if items else None,
+                         "last_id": items[-1]["id"] if items else None})
+
+
+async def delete_response(request: Request) -> Response:
+    response_id = request.path_params["response_id"]
+    if not await state_of(request).store.delete(response_id):
+        raise AdapterError(f"Response with id {response_id!r} not found.", 404,
+                           "response_id", "not_found")
+    return JSONResponse({"id": response_id, "object": "response", "deleted": True})

@@ -1,0 +1,236 @@
+"""An OpenAI Responses request -> the Chat Completions request it stands for.
+
+The Responses API is a second front door to the same translation core: its items become chat
+messages and its options chat parameters, and `chat_request` then makes the Gemini request, so
+both APIs send Gemini exactly the same thing for the same conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import validate
+from .errors import InvalidRequest
+
+_WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
+               "web_search_preview_2025_03_11")
+_CUSTOM_INPUT = {"type": "object", "properties": {"input": {
+    "type": "string", "description": "The tool's input, as free-form text."}},
+    "required": ["input"]}
+
+
+@dataclass(slots=True)
+class ResponsesCall:
+    """A Responses request, as the route needs it."""
+
+    chat: dict[str, Any]  # the equivalent Chat Completions body
+    messages: list[dict[str, Any]]  # chat messages of this request's input (without history)
+    custom_tools: set[str] = field(default_factory=set)  # tools answered as custom_tool_call
+    echo: dict[str, Any] = field(default_factory=dict)  # request fields the response repeats
+
+
+def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
+    """Responses message content -> chat message content."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for i, part in enumerate(validate.array(content, where)):
+        part = validate.mapping(part, f"{where}[{i}]")
+        kind = part.get("type")
+        if kind in ("input_text", "output_text", "text"):
+            parts.append({"type": "text", "text": validate.string(part.get("text"),
+                                                                  f"{where}[{i}].text")})
+        elif kind == "refusal":
+            parts.append({"type": "text", "text": validate.string(part.get("refusal"),
+                                                                  f"{where}[{i}].refusal")})
+        elif kind == "input_image":
+            if part.get("file_id"):
+                parts.append({"type": "file", "file": {"file_id": part["file_id"]}})
+            else:
+                image = {"url": validate.string(part.get("image_url"), f"{where}[{i}].image_url")}
+                if part.get("detail"):
+                    image["detail"] = part["detail"]
+                parts.append({"type": "image_url", "image_url": image})
+        elif kind == "input_file":
+            if part.get("file_url"):
+                parts.append({"type": "image_url", "image_url": {"url": part["file_url"]}})
+            else:
+                file = {k: part[k] for k in ("file_data", "file_id", "filename") if part.get(k)}
+                parts.append({"type": "file", "file": file})
+        else:
+            raise InvalidRequest(f"Content part type {kind!r} is not supported.",
+                                 f"{where}[{i}].type")
+    return parts
+
+
+def _tool_output(output: Any, where: str) -> str | list[dict[str, Any]]:
+    if isinstance(output, str):
+        return output
+    return _content(output, where)
+
+
+class _Messages:
+    """Builds chat messages from items, keeping a model turn's calls in one assistant message."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def _assistant(self) -> dict[str, Any]:
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != "assistant":
+            last = {"role": "assistant", "content": None}
+            self.messages.append(last)
+        return last
+
+    def call(self, call_id: str, name: str, arguments: str) -> None:
+        self._assistant().setdefault("tool_calls", []).append(
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}})
+
+    def text(self, role: str, content: str | list[dict[str, Any]]) -> None:
+        if role == "assistant":
+            last = self._assistant()
+            if last.get("tool_calls") or last["content"] is not None:
+                last = {"role": "assistant", "content": None}
+                self.messages.append(last)
+            last["content"] = content
+        else:
+            self.messages.append({"role": role, "content": content})
+
+
+def input_messages(items: Any, where: str = "input") -> list[dict[str, Any]]:
+    """Chat messages for a Responses `input` (a string or a list of items)."""
+    if isinstance(items, str):
+        return [{"role": "user", "content": items}]
+    built = _Messages()
+    for i, item in enumerate(validate.array(items, where)):
+        at = f"{where}[{i}]"
+        item = validate.mapping(item, at)
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind == "message":
+            role = item.get("role")
+            if role not in ("user", "assistant", "system", "developer"):
+                raise InvalidRequest(f"Invalid role {role!r} in '{at}'.", f"{at}.role")
+            built.text(role, _content(item.get("content"), f"{at}.content"))
+        elif kind == "function_call":
+            built.call(validate.string(item.get("call_id"), f"{at}.call_id"),
+                       validate.string(item.get("name"), f"{at}.name"),
+                       item.get("arguments") or "")
+        elif kind == "custom_tool_call":
+            text = validate.string(item.get("input", ""), f"{at}.input")
+            built.call(validate.string(item.get("call_id"), f"{at}.call_id"),
+                       validate.string(item.get("name"), f"{at}.name"),
+                       orjson.dumps({"input": text}).decode())
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            built.messages.append({
+                "role": "tool",
+                "tool_call_id": validate.string(item.get("call_id"), f"{at}.call_id"),
+                "content": _tool_output(item.get("output", ""), f"{at}.output")})
+        elif kind == "reasoning":
+            continue  # our signatures ride in call ids; the summary is not input for Gemini
+        else:
+            raise InvalidRequest(f"Input item type {kind!r} is not supported.", f"{at}.type")
+    return built.messages
+
+
+def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], bool]:
+    """(chat tools, names of custom tools, whether web search was asked for)."""
+    chat_tools: list[dict[str, Any]] = []
+    custom: set[str] = set()
+    search = False
+
+    def add(tool: dict[str, Any], at: str) -> None:
+        nonlocal search
+        kind = tool.get("type")
+        if kind == "function":
+            function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
+            chat_tools.append({"type": "function", "function": function})
+        elif kind == "custom":
+            name = validate.string(tool.get("name"), f"{at}.name")
+            custom.add(name)
+            description = tool.get("description") or ""
+            if (fmt := tool.get("format")) and isinstance(fmt, dict) and fmt.get("definition"):
+                description += f"\n\nThe input must follow this {fmt.get('syntax', '')} " \
+                               f"grammar:\n{fmt['definition']}"
+            chat_tools.append({"type": "function", "function": {
+                "name": name, "description": description.strip(), "parameters": _CUSTOM_INPUT}})
+        elif kind == "namespace":
+            for j, inner in enumerate(validate.array(tool.get("tools"), f"{at}.tools")):
+                add(validate.mapping(inner, f"{at}.tools[{j}]"), f"{at}.tools[{j}]")
+        elif kind in _WEB_SEARCH:
+            search = search or tool.get("external_web_access") is not False
+        else:
+            raise InvalidRequest(f"Tool type {kind!r} is not supported by this adapter.",
+                                 f"{at}.type")
+
+    for i, tool in enumerate(validate.array(tools, "tools")):
+        add(validate.mapping(tool, f"tools[{i}]"), f"tools[{i}]")
+    return chat_tools, custom, search
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    if isinstance(choice, dict) and choice.get("type") in _WEB_SEARCH:
+        return "auto"
+    return choice
+
+
+def _text_format(text: Any) -> dict[str, Any] | None:
+    fmt = validate.mapping(text, "text").get("format")
+    if fmt is None:
+        return None
+    fmt = validate.mapping(fmt, "text.format")
+    if fmt.get("type") == "json_schema":
+        spec = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+        return {"type": "json_schema", "json_schema": spec}
+    return {"type": fmt.get("type")}
+
+
+def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
+    """Translate a `/v1/responses` body; `history` holds the chat messages of the stored
+    conversation that `previous_response_id` continues (empty without one)."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    if body.get("input") is None:
+        raise InvalidRequest("'input' is a required property.", "input")
+    messages = input_messages(body["input"])
+    instructions = body.get("instructions")
+    system = [{"role": "system", "content": validate.string(instructions, "instructions")}] \
+        if instructions else []
+    chat: dict[str, Any] = {"model": body.get("model"), "messages": [*system, *history, *messages],
+                            "stream": bool(body.get("stream"))}
+    for name, target in (("temperature", "temperature"), ("top_p", "top_p"),
+                         ("max_output_tokens", "max_completion_tokens"),
+                         ("parallel_tool_calls", "parallel_tool_calls"),
+                         ("top_logprobs", "top_logprobs"), ("user", "user"),
+                         ("metadata", "metadata")):
+        if body.get(name) is not None:
+            chat[target] = body[name]
+    custom: set[str] = set()
+    if body.get("tools"):
+        chat_tools, custom, search = _tools(body["tools"])
+        if chat_tools:
+            chat["tools"] = chat_tools
+        if search:
+            chat["web_search_options"] = {}
+    if (choice := body.get("tool_choice")) is not None and chat.get("tools"):
+        chat["tool_choice"] = _tool_choice(choice)
+    if (reasoning := body.get("reasoning")) is not None:
+        effort = validate.mapping(reasoning, "reasoning").get("effort")
+        if effort is not None:
+            chat["reasoning_effort"] = effort
+    if (text := body.get("text")) is not None and (fmt := _text_format(text)):
+        chat["response_format"] = fmt
+    for name in ("generationConfig", "generation_config", "thinkingConfig", "thinking_config",
+                 "safetySettings", "safety_settings", "cachedContent", "cached_content",
+                 "extra_body"):
+        if name in body:
+            chat[name] = body[name]
+    echo = {k: body.get(k) for k in (
+        "instructions", "max_output_tokens", "metadata", "previous_response_id", "reasoning",
+        "temperature", "text", "tool_choice", "tools", "top_p", "user", "truncation",
+        "parallel_tool_calls", "store", "prompt_cache_key", "service_tier")}
+    return ResponsesCall(chat, messages, custom, echo)

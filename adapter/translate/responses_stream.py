@@ -1,0 +1,234 @@
+"""Chat completion chunks -> OpenAI Responses stream events and the final `response` object.
+
+The chat StreamTranslator reads Gemini's parts; this turns its deltas into the Responses event
+sequence (`response.created` ... `response.completed`) that the OpenAI SDK's accumulator expects,
+with increasing `sequence_number`, and keeps the response object those events describe.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from .errors import AdapterError
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def responses_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
+    """Responses `usage` from a chat `usage` object."""
+    usage = usage or {}
+    return {
+        "input_tokens": usage.get("prompt_tokens", 0),
+        "input_tokens_details": {
+            "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)},
+        "output_tokens": usage.get("completion_tokens", 0),
+        "output_tokens_details": {"reasoning_tokens": (
+            usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)},
+        "total_tokens": usage.get("total_tokens", 0),
+    }
+
+
+class ResponsesEmitter:
+    """Feeds on chat chunks (`feed`), gives Responses events; `finish` / `fail` end the stream."""
+
+    def __init__(self, model: str, echo: dict[str, Any], custom_tools: set[str]) -> None:
+        self.custom_tools = custom_tools
+        self.sequence = 0
+        self.response: dict[str, Any] = {
+            "id": _id("resp"), "object": "response", "created_at": int(time.time()),
+            "status": "in_progress", "error": None, "incomplete_details": None,
+            "instructions": echo.get("instructions"),
+            "max_output_tokens": echo.get("max_output_tokens"), "model": model, "output": [],
+            "parallel_tool_calls": echo.get("parallel_tool_calls") is not False,
+            "previous_response_id": echo.get("previous_response_id"),
+            "reasoning": echo.get("reasoning") or {"effort": None, "summary": None},
+            "store": echo.get("store") is not False,
+            "temperature": echo.get("temperature"),
+            "text": echo.get("text") or {"format": {"type": "text"}},
+            "tool_choice": echo.get("tool_choice") or "auto", "tools": echo.get("tools") or [],
+            "top_p": echo.get("top_p"), "truncation": echo.get("truncation") or "disabled",
+            "usage": None, "user": echo.get("user"), "metadata": echo.get("metadata") or {},
+        }
+        self._open: dict[str, Any] | None = None  # the output item being streamed
+        self._kind: str | None = None
+        self._finish: str | None = None
+        self._usage: dict[str, Any] | None = None
+
+    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return event
+
+    def _snapshot(self) -> dict[str, Any]:
+        return orjson.loads(orjson.dumps(self.response))
+
+    def start(self) -> list[dict[str, Any]]:
+        return [self._event("response.created", response=self._snapshot()),
+                self._event("response.in_progress", response=self._snapshot())]
+
+    # items
+
+    def _begin(self, kind: str, item: dict[str, Any]) -> list[dict[str, Any]]:
+        events = self._close()
+        self.response["output"].append(item)
+        self._open, self._kind = item, kind
+        index = len(self.response["output"]) - 1
+        events.append(self._event("response.output_item.added", output_index=index,
+                                  item=orjson.loads(orjson.dumps(item))))
+        if kind == "message":
+            events.append(self._event(
+                "response.content_part.added", item_id=item["id"], output_index=index,
+                content_index=0, part={"type": "output_text", "text": "", "annotations": [],
+                                       "logprobs": []}))
+        elif kind == "reasoning":
+            events.append(self._event(
+                "response.reasoning_summary_part.added", item_id=item["id"], output_index=index,
+                summary_index=0, part={"type": "summary_text", "text": ""}))
+        return events
+
+    def _close(self) -> list[dict[str, Any]]:
+        item, kind = self._open, self._kind
+        if item is None:
+            return []
+        self._open = self._kind = None
+        index = len(self.response["output"]) - 1
+        events = []
+        if kind == "message":
+            part = item["content"][0]
+            events.append(self._event("response.output_text.done", item_id=item["id"],
+                                      output_index=index, content_index=0, text=part["text"],
+                                      logprobs=[]))
+            events.append(self._event("response.content_part.done", item_id=item["id"],
+                                      output_index=index, content_index=0, part=part))
+            item["status"] = "completed"
+        elif kind == "reasoning":
+            part = item["summary"][0]
+            events.append(self._event("response.reasoning_summary_text.done", item_id=item["id"],
+                                      output_index=index, summary_index=0, text=part["text"]))
+            events.append(self._event("response.reasoning_summary_part.done", item_id=item["id"],
+                                      output_index=index, summary_index=0, part=part))
+        events.append(self._event("response.output_item.done", output_index=index,
+                                  item=orjson.loads(orjson.dumps(item))))
+        return events
+
+    def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        """The Responses events for one chat chunk (choice 0; Responses has one output)."""
+        if (usage := chunk.get("usage")) is not None:
+            self._usage = usage
+        events: list[dict[str, Any]] = []
+        for choice in chunk["choices"]:
+            if choice["index"] != 0:
+                continue
+            delta = choice["delta"]
+            if text := delta.get("reasoning_content"):
+                events += self._reasoning(text)
+            if text := delta.get("content"):
+                events += self._text(text)
+            if annotations := delta.get("annotations"):
+                events += self._annotate(annotations)
+            for call in delta.get("tool_calls", ()):
+                events += self._call(call)
+            if choice.get("finish_reason"):
+                self._finish = choice["finish_reason"]
+        return events
+
+    def _reasoning(self, text: str) -> list[dict[str, Any]]:
+        events = []
+        if self._kind != "reasoning":
+            events = self._begin("reasoning", {"id": _id("rs"), "type": "reasoning",
+                                               "summary": [{"type": "summary_text", "text": ""}]})
+        assert self._open is not None
+        self._open["summary"][0]["text"] += text
+        events.append(self._event("response.reasoning_summary_text.delta",
+                                  item_id=self._open["id"],
+                                  output_index=len(self.response["output"]) - 1,
+                                  summary_index=0, delta=text))
+        return events
+
+    def _text(self, text: str) -> list[dict[str, Any]]:
+        events = []
+        if self._kind != "message":
+            events = self._begin("message", {
+                "id": _id("msg"), "type": "message", "role": "assistant", "status": "in_progress",
+                "content": [{"type": "output_text", "text": "", "annotations": [],
+                             "logprobs": []}]})
+        assert self._open is not None
+        self._open["content"][0]["text"] += text
+        events.append(self._event("response.output_text.delta", item_id=self._open["id"],
+                                  output_index=len(self.response["output"]) - 1,
+                                  content_index=0, delta=text, logprobs=[]))
+        return events
+
+    def _annotate(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self._kind != "message":
+            return []
+        assert self._open is not None
+        target = self._open["content"][0]["annotations"]
+        events = []
+        for annotation in annotations:
+            citation = annotation["url_citation"]
+            flat = {"type": "url_citation", **citation}
+            events.append(self._event(
+                "response.output_text.annotation.added", item_id=self._open["id"],
+                output_index=len(self.response["output"]) - 1, content_index=0,
+                annotation_index=len(target), annotation=flat))
+            target.append(flat)
+        return events
+
+    def _call(self, call: dict[str, Any]) -> list[dict[str, Any]]:
+        name = call["function"]["name"]
+        arguments = call["function"]["arguments"]
+        index = len(self.response["output"])
+        if name in self.custom_tools:
+            text = orjson.loads(arguments).get("input", "") if arguments else ""
+            item = {"id": _id("ctc"), "type": "custom_tool_call", "status": "in_progress",
+                    "call_id": call["id"], "name": name, "input": ""}
+            events = self._begin("custom", item)
+            item["input"] = text
+            events.append(self._event("response.custom_tool_call_input.delta",
+                                      item_id=item["id"], output_index=index, delta=text))
+            events.append(self._event("response.custom_tool_call_input.done",
+                                      item_id=item["id"], output_index=index, input=text))
+        else:
+            item = {"id": _id("fc"), "type": "function_call", "status": "in_progress",
+                    "call_id": call["id"], "name": name, "arguments": ""}
+            events = self._begin("function", item)
+            item["arguments"] = arguments
+            events.append(self._event("response.function_call_arguments.delta",
+                                      item_id=item["id"], output_index=index, delta=arguments))
+            events.append(self._event("response.function_call_arguments.done",
+                                      item_id=item["id"], output_index=index,
+                                      arguments=arguments, name=name))
+        item["status"] = "completed"
+        return events + self._close()
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Close the open item; `response.completed` (or `response.incomplete`)."""
+        events = self._close()
+        response = self.response
+        response["usage"] = responses_usage(self._usage)
+        if self._finish == "length":
+            response["status"] = "incomplete"
+            response["incomplete_details"] = {"reason": "max_output_tokens"}
+        elif self._finish == "content_filter":
+            response["status"] = "incomplete"
+            response["incomplete_details"] = {"reason": "content_filter"}
+        else:
+            response["status"] = "completed"
+        kind = "response.completed" if response["status"] == "completed" else \
+            "response.incomplete"
+        events.append(self._event(kind, response=self._snapshot()))
+        return events
+
+    def fail(self, error: AdapterError) -> list[dict[str, Any]]:
+        """`response.failed` and an `error` event, for a failure after the stream began."""
+        self.response["status"] = "failed"
+        self.response["error"] = {"code": error.code or "server_error", "message": error.message}
+        return [self._event("response.failed", response=self._snapshot()),
+                self._event("error", code=error.code, message=error.message, param=error.param)]
