@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The Codex CLI that tests/integration/test_codex.py drives, from npm: installed into .cache/ on
+# first use and cached there; changing CODEX_VERSION installs that version next time.
+CODEX_VERSION := 0.169.0
+NODE_DIR := .cache/node
+CODEX_STAMP := $(NODE_DIR)/.codex-$(CODEX_VERSION).installed
 
-.PHONY: run replay test lint bench clean
+.PHONY: run replay test lint bench clean codex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +19,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(CODEX_STAMP):
+	npm install --no-audit --no-fund --save-exact --prefix $(NODE_DIR) @openai/codex@$(CODEX_VERSION)
+	touch $@
+
+codex: $(CODEX_STAMP)
+
 run: $(STAMP)
 	$(BIN)/python -m adapter --host $(HOST) --port $(PORT)
 
 replay: $(STAMP)
 	$(BIN)/python -m adapter --host $(HOST) --port $(PORT) --upstream replay
 
-test: $(STAMP)
+test: $(STAMP) $(CODEX_STAMP)
 	$(BIN)/ruff check adapter tests
 	$(BIN)/python -m pytest
 
@@ -28,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(NODE_DIR)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
+import tempfile
+from typing import Any
 
 import uvicorn
 
@@ -26,8 +29,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="directory of recordings for --upstream replay")
     parser.add_argument("--log-level", default="info",
                         choices=("critical", "error", "warning", "info", "debug"))
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument("--access-log", action="store_true",
+                        help="uvicorn's own access log too (the adapter's, on the logger "
+                             "adapter.access, is always on at --log-level info)")
     return parser.parse_args(argv)
+
+
+def logging_config(level: str, log_format: str) -> dict[str, Any]:
+    """uvicorn's logging set-up plus the adapter's access log: one line per request on stdout,
+    key=value text after a timestamp, or (ADAPTER_LOG_FORMAT=json) one JSON object a line.
+    Workers are configured from it too (uvicorn hands it to each)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["adapter_access"] = {
+        "format": "%(message)s" if log_format == "json" else "%(asctime)s %(message)s"}
+    config["handlers"]["adapter_access"] = {
+        "class": "logging.StreamHandler", "formatter": "adapter_access",
+        "stream": "ext://sys.stdout"}
+    config["loggers"]["adapter.access"] = {
+        "handlers": ["adapter_access"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,9 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.replay_dir:
         os.environ["ADAPTER_REPLAY_DIR"] = os.path.abspath(args.replay_dir)
     try:
-        Settings.from_env()
+        settings = Settings.from_env()
     except ValueError as exc:
         sys.exit(f"configuration error: {exc}")
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics sums the workers' metrics, which each keeps in files in this directory
+        # (removed when this process ends).
+        metrics_dir = tempfile.TemporaryDirectory(prefix="adapter-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
     uvicorn.run(
         "adapter.app:create_app",
         factory=True,
@@ -49,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
-        timeout_graceful_shutdown=30,
+        log_config=logging_config(args.log_level, settings.log_format),
+        timeout_graceful_shutdown=settings.shutdown_grace,
     )
 
 

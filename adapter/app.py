@@ -18,6 +18,7 @@ from starlette.routing import Route
 from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
 from .media import MediaFetcher, is_public
+from .observability import Metrics, Observability
 from .replay import ReplayTransport
 from .responses import JSONResponse, error_response, plain_error
 from .routes.chat import chat_completions
@@ -28,7 +29,7 @@ from .routes.responses import create_response, delete_response, get_response, li
 from .store import open_store
 from .translate.errors import AdapterError
 from .transport import FastTransport, proxies_configured
-from .upstream import GeminiClient
+from .upstream import GeminiClient, RetryPolicy
 
 log = logging.getLogger("adapter")
 
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None,
     elif transport is None and not proxies_configured(os.environ):
         transport = FastTransport()
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with httpx.AsyncClient(
@@ -71,11 +74,15 @@ def create_app(settings: Settings | None = None,
             media = MediaFetcher(settings.fetch_max_bytes, settings.fetch_timeout,
                                  guard=None if settings.fetch_allow_private else is_public)
             store = open_store(settings)
+            keys = UpstreamKeys(settings)
             app.state.adapter = AdapterState(
                 settings=settings,
-                gemini=GeminiClient(http, settings.gemini_base_url, settings.read_timeout,
-                                    settings.secrets),
-                keys=UpstreamKeys(settings),
+                gemini=GeminiClient(
+                    http, settings.gemini_base_url, settings.read_timeout, settings.secrets,
+                    pool=keys.pool,
+                    retry=RetryPolicy(settings.retries, max_wait=settings.retry_max_wait),
+                    max_streams=settings.max_streams, queue_timeout=settings.queue_timeout),
+                keys=keys,
                 media=media,
                 store=store,
             )
@@ -84,13 +91,16 @@ def create_app(settings: Settings | None = None,
             finally:
                 await media.aclose()
                 await store.aclose()
+                metrics.close()
 
-    middleware = []
+    # Outermost, so that 401s and every other answer are logged and counted too.
+    middleware = [Middleware(Observability, settings=settings, metrics=metrics)]
     if settings.adapter_api_keys:
         middleware.append(Middleware(ClientKeyCheck, keys=settings.adapter_api_keys))
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics.endpoint, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/responses", create_response, methods=["POST"]),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import itertools
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
+from .keys import KeyPool
 from .responses import plain_error
 from .translate.errors import AdapterError
 
@@ -53,13 +53,12 @@ class UpstreamKeys:
     """Chooses the Gemini key for a request: the server's keys in turn, else the client's."""
 
     def __init__(self, settings: Settings) -> None:
-        self._server_keys = itertools.cycle(settings.gemini_api_keys) \
-            if settings.gemini_api_keys else None
+        self.pool = KeyPool(settings.gemini_api_keys) if settings.gemini_api_keys else None
         self._replay = settings.upstream == "replay"
 
     def for_request(self, request: Request) -> str:
-        if self._server_keys is not None:
-            return next(self._server_keys)
+        if self.pool is not None:
+            return self.pool.next()
         token = bearer_token(request.headers) or request.headers.get("x-goog-api-key")
         if token:
             return token

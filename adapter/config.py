@@ -45,6 +45,36 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, zero or more, from the environment."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), got {raw!r}")
+    return int(raw)
+
+
+def _model_map(raw: str | None) -> dict[str, str]:
+    """`alias=model,alias=model` -> {alias: model}."""
+    aliases = {}
+    for entry in (raw or "").split(","):
+        if not entry.strip():
+            continue
+        alias, sep, model = entry.partition("=")
+        if not sep or not alias.strip() or not model.strip():
+            raise ValueError(f"ADAPTER_MODEL_MAP entries look like alias=model, got {entry!r}")
+        aliases[alias.strip()] = model.strip().removeprefix("models/")
+    return aliases
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    value = (env.get("ADAPTER_LOG_FORMAT") or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"ADAPTER_LOG_FORMAT must be 'text' or 'json', got {value!r}")
+    return value
+
+
 def default_store_path(env: Mapping[str, str]) -> str:
     """$XDG_STATE_HOME/gemini-openai-adapter/responses.sqlite3, or the same under ~/.local/state."""
     state = env.get("XDG_STATE_HOME", "")
@@ -81,6 +111,15 @@ class Settings:
     store_path: str = field(default_factory=lambda: default_store_path(os.environ))
     store_retention_seconds: float = 30 * DAY
     store_max_records: int = 100_000
+    retries: int = 2  # retries of a refused upstream call, before anything was streamed
+    retry_max_wait: float = 10.0  # longest RetryInfo wait honoured; longer goes to the client
+    max_streams: int = 1000  # concurrent upstream streams per process
+    queue_timeout: float = 5.0  # how long a request waits for a stream slot before a 503
+    max_body_bytes: int = 64 * 1024 * 1024  # largest request body (413 beyond)
+    model_map: dict[str, str] = field(default_factory=dict)  # alias -> Gemini model
+    shutdown_grace: float = 30.0  # seconds in-flight streams may finish after SIGTERM
+    log_format: str = "text"  # the access log: "text" (key=value) or "json"
+    log_bodies: bool = False  # debug: request and response bodies in the access log
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +142,15 @@ class Settings:
             store_path=_store_path(env),
             store_retention_seconds=_seconds(env, "ADAPTER_STORE_RETENTION_DAYS", 30.0) * DAY,
             store_max_records=_positive_int(env, "ADAPTER_STORE_MAX_RECORDS", 100_000),
+            retries=_whole(env, "ADAPTER_RETRIES", 2),
+            retry_max_wait=_seconds(env, "ADAPTER_RETRY_MAX_WAIT", 10.0),
+            max_streams=_positive_int(env, "ADAPTER_MAX_STREAMS", 1000),
+            queue_timeout=_seconds(env, "ADAPTER_QUEUE_TIMEOUT", 5.0),
+            max_body_bytes=_positive_int(env, "ADAPTER_MAX_BODY_BYTES", 64 * 1024 * 1024),
+            model_map=_model_map(env.get("ADAPTER_MODEL_MAP")),
+            shutdown_grace=_seconds(env, "ADAPTER_SHUTDOWN_GRACE", 30.0),
+            log_format=_log_format(env),
+            log_bodies=env.get("ADAPTER_LOG_BODIES", "").lower() in ("1", "true", "yes"),
         )
 
     @property

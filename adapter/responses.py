@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -50,9 +51,13 @@ class EventStreamResponse:
     """
 
     def __init__(self, body: AsyncGenerator[bytes, None],
-                 close: Callable[[], Awaitable[None]]) -> None:
+                 close: Callable[[], Awaitable[None]],
+                 abort: Callable[[], bytes] | None = None) -> None:
+        """`abort` gives the last event to send when the server cuts the stream short
+        (shutdown after its grace period), so the client sees an error, not a silent end."""
         self.body = body
         self.close = close
+        self.abort = abort
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streaming = asyncio.current_task()
@@ -76,6 +81,10 @@ class EventStreamResponse:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not gone:
+                if self.abort is not None:
+                    with contextlib.suppress(Exception):
+                        await send({"type": "http.response.body", "body": self.abort(),
+                                    "more_body": False})
                 raise
             streaming.uncancel()
         except OSError:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 
+from .keys import KeyPool
+from .observability import note_upstream
 from .sse import JSONArrayDecoder, SSEDecoder
 from .translate.errors import AdapterError, from_gemini_error
 
@@ -36,14 +41,29 @@ def _parse(payload: bytes) -> dict[str, Any]:
                            code="upstream_bad_response") from None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries before anything reached the client."""
+
+    attempts: int = 2  # retries after the first try
+    backoff: float = 0.5  # seconds before the first retry when Gemini does not say
+    max_wait: float = 10.0  # a longer RetryInfo delay goes to the client as Retry-After
+
+
+_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED",
+                          "API_KEY_SERVICE_BLOCKED", "CONSUMER_SUSPENDED"})
+
+
 class GeminiStream:
-    """An open `streamGenerateContent` response. Iterate `events()`; always `aclose()`."""
+    """An open `streamGenerateContent` response. Iterate `batches()`; always `aclose()`."""
 
-    __slots__ = ("_client", "_decoder", "_response")
+    __slots__ = ("_client", "_closed", "_decoder", "_response", "retries")
 
-    def __init__(self, response: httpx.Response, client: GeminiClient) -> None:
+    def __init__(self, response: httpx.Response, client: GeminiClient, retries: int = 0) -> None:
         self._response = response
         self._client = client
+        self._closed = False
+        self.retries = retries
         json_array = "json" in response.headers.get("content-type", "")
         self._decoder = JSONArrayDecoder() if json_array else SSEDecoder()
 
@@ -68,18 +88,27 @@ class GeminiStream:
                                code="upstream_disconnected")
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        if not self._closed:
+            self._closed = True
+            self._client.release_slot()
+            await self._response.aclose()
 
 
 class GeminiClient:
     """Calls one Gemini-API-compatible server through the process's shared httpx client."""
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, read_timeout: float,
-                 secrets: tuple[str, ...] = ()) -> None:
+                 secrets: tuple[str, ...] = (), pool: KeyPool | None = None,
+                 retry: RetryPolicy | None = None, max_streams: int = 0,
+                 queue_timeout: float = 5.0) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self.read_timeout = read_timeout
         self._secrets = secrets
+        self._pool = pool
+        self.retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(max_streams) if max_streams > 0 else None
+        self._queue_timeout = queue_timeout
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-goog-api-key": key}
@@ -88,9 +117,11 @@ class GeminiClient:
         try:
             response = await self._http.send(request, stream=stream)
         except httpx.HTTPError as exc:
+            note_upstream(None)  # for the access log and metrics: a call with no answer
             log.warning("upstream %s %s failed: %s", request.method, request.url.path,
                         type(exc).__name__)
             raise _transport_error(exc, self.base_url, self.read_timeout) from None
+        note_upstream(response.status_code)
         if response.status_code >= 400:
             try:
                 raw = await response.aread()
@@ -111,14 +142,71 @@ class GeminiClient:
         return error
 
     async def open_stream(self, model: str, body: dict[str, Any], key: str) -> GeminiStream:
-        """POST streamGenerateContent; raises AdapterError if Gemini refuses before streaming."""
-        request = self._http.build_request(
-            "POST",
-            f"{self.base_url}/v1beta/models/{quote(model)}:streamGenerateContent?alt=sse",
-            content=orjson.dumps(body),
-            headers={"x-goog-api-key": key, "content-type": "application/json"},
-        )
-        return GeminiStream(await self._send(request, key, stream=True), self)
+        """POST streamGenerateContent; raises AdapterError if Gemini refuses before streaming.
+
+        Nothing has reached the client yet, so refusals that may pass (429, 500, 503, an
+        unreachable server) are retried, on another key when the server has several, waiting
+        as Gemini's RetryInfo asks. Never once the stream is open: that could duplicate output.
+        """
+        await self._take_slot()
+        url = f"{self.base_url}/v1beta/models/{quote(model)}:streamGenerateContent?alt=sse"
+        content = orjson.dumps(body)
+        attempt = 0
+        try:
+            while True:
+                request = self._http.build_request("POST", url, content=content, headers={
+                    "x-goog-api-key": key, "content-type": "application/json"})
+                try:
+                    response = await self._send(request, key, stream=True)
+                except AdapterError as error:
+                    wait = self._retry_wait(error, key, attempt)
+                    if wait is None:
+                        raise
+                    attempt += 1
+                    if self._pool is not None and self._pool.owns(key):
+                        key = self._pool.next()
+                    log.info("retrying %s after %s (attempt %d, in %.1f s)", model, error.status,
+                             attempt, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                return GeminiStream(response, self, attempt)
+        except BaseException:
+            self.release_slot()
+            raise
+
+    def _retry_wait(self, error: AdapterError, key: str, attempt: int) -> float | None:
+        """Seconds to wait before trying again, or None to give the client this error."""
+        pooled = self._pool is not None and self._pool.owns(key)
+        if pooled and (error.status in (401, 403) or error.reason in _KEY_REASONS):
+            assert self._pool is not None
+            self._pool.refuse(key, f"{error.status} {error.reason or error.code}")
+            return 0.0 if self._pool.ready_count() and attempt < self.retry.attempts else None
+        if error.status == 429 and pooled:
+            assert self._pool is not None
+            self._pool.rest(key, error.retry_after)
+            if self._pool.ready_count() and attempt < self.retry.attempts:
+                return 0.0  # another key can serve at once
+        if attempt >= self.retry.attempts or not (
+                error.status in (429, 500, 503) or error.code == "upstream_unreachable"):
+            return None
+        wait = error.retry_after if error.retry_after is not None else \
+            self.retry.backoff * 2 ** attempt * (0.5 + random.random())
+        return wait if wait <= self.retry.max_wait else None
+
+    async def _take_slot(self) -> None:
+        if self._slots is None:
+            return
+        try:
+            async with asyncio.timeout(self._queue_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise AdapterError(
+                "The adapter is serving as many Gemini streams as it is allowed to; try again "
+                "shortly.", 503, code="too_many_streams", retry_after=1) from None
+
+    def release_slot(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
     async def _get_json(self, path: str, key: str, params: dict[str, Any] | None = None) -> Any:
         request = self._http.build_request(

@@ -42,6 +42,7 @@ class Reply:
     content_type: str = "text/event-stream"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before each chunk
+    pauses: dict[int, float] = field(default_factory=dict)  # chunk index -> seconds before it
     drop: bool = False  # break the connection after the chunks instead of ending cleanly
 
     @classmethod
@@ -139,10 +140,10 @@ class FakeGemini:
         watcher = asyncio.create_task(watch())
         self.open_streams += 1
         try:
-            for chunk in reply.chunks:
-                if reply.delay:
+            for index, chunk in enumerate(reply.chunks):
+                if pause := reply.pauses.get(index, reply.delay):
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(gone.wait(), reply.delay)
+                        await asyncio.wait_for(gone.wait(), pause)
                 if gone.is_set():
                     return  # the adapter hung up: stop, as the real API does
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

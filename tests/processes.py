@@ -14,9 +14,16 @@ import httpx
 from .servers import free_port
 
 
+class Running(str):
+    """The URL of a running adapter process, which it also carries."""
+
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run the adapter with the given CLI arguments until the block ends; yields its URL."""
+def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
+    """Run the adapter with the given CLI arguments until the block ends; yields its URL
+    (with `.process`)."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("GEMINI_", "ADAPTER_"))}
@@ -24,7 +31,8 @@ def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[s
     process = subprocess.Popen(
         [sys.executable, "-m", "adapter", "--host", "127.0.0.1", "--port", str(port), *args],
         env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = Running(f"http://127.0.0.1:{port}")
+    url.process = process
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..observability import requested
 from ..responses import EventStreamResponse, JSONResponse
 from ..sse import DONE, encode_event
 from ..translate.errors import AdapterError
@@ -19,16 +20,20 @@ from ..translate.stream import StreamTranslator
 from .common import json_body, state_of
 
 log = logging.getLogger("adapter.chat")
+SHUTTING_DOWN = AdapterError("The adapter is shutting down; the answer was cut off.", 503,
+                             code="server_shutting_down")
 
 
 async def chat_completions(request: Request) -> Response:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
-    chat = chat_request(body)
+    observed = requested(body)  # model and stream, for the access log and metrics
+    chat = chat_request(body, state.settings.model_map)
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
+    observed.translator = translator  # its usage, when the request is over
     upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
     batches = upstream.batches()
     if not chat.stream:
@@ -52,7 +57,8 @@ async def chat_completions(request: Request) -> Response:
     except BaseException:
         await upstream.aclose()
         raise
-    return EventStreamResponse(_event_stream(first, batches, translator), upstream.aclose)
+    return EventStreamResponse(_event_stream(first, batches, translator), upstream.aclose,
+                               abort=lambda: encode_event(SHUTTING_DOWN.body()))
 
 
 def _encode(batch: list[dict[str, Any]], translator: StreamTranslator) -> bytes:

@@ -12,7 +12,7 @@ from ..auth import UpstreamKeys
 from ..config import Settings
 from ..media import MediaFetcher
 from ..store import ResponseStore
-from ..translate.errors import InvalidRequest
+from ..translate.errors import AdapterError, InvalidRequest
 from ..upstream import GeminiClient
 
 
@@ -31,8 +31,24 @@ def state_of(request: Request) -> AdapterState:
     return request.app.state.adapter
 
 
+def _too_large(limit: int) -> AdapterError:
+    return AdapterError(f"The request body is larger than the {limit} bytes this adapter "
+                        "accepts (ADAPTER_MAX_BODY_BYTES).", 413, code="request_too_large")
+
+
 async def json_body(request: Request) -> Any:
-    raw = await request.body()
+    """The parsed body; 413 beyond ADAPTER_MAX_BODY_BYTES (checked before reading it all)."""
+    limit = state_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..observability import requested
 from ..responses import JSONResponse
 from ..translate.embeddings import embeddings_request, embeddings_response
 from .common import json_body, state_of
@@ -18,10 +19,13 @@ async def embeddings(request: Request) -> Response:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
-    embed = embeddings_request(body)
+    observed = requested(body)  # the model, for the access log and metrics
+    embed = embeddings_request(body, state.settings.model_map)
     responses = await _all([state.gemini.batch_embed(embed.model, batch, key)
                             for batch in embed.batches])
-    return JSONResponse(embeddings_response(embed, responses, body["model"]))
+    answer = embeddings_response(embed, responses, body["model"])
+    observed.usage = answer["usage"]
+    return JSONResponse(answer)
 
 
 async def _all(calls: list[Awaitable[Any]]) -> list[Any]:

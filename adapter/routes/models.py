@@ -14,11 +14,13 @@ from .common import state_of
 async def list_models(request: Request) -> Response:
     state = state_of(request)
     models = await state.gemini.list_models(state.keys.for_request(request))
-    return JSONResponse(model_list(models))
+    return JSONResponse(model_list(models, state.settings.model_map))
 
 
 async def get_model(request: Request) -> Response:
     state = state_of(request)
-    name = model_id(request.path_params["model"])
+    name = model_id(request.path_params["model"], aliases=state.settings.model_map)
     model = await state.gemini.get_model(name, state.keys.for_request(request))
+    if request.path_params["model"] in state.settings.model_map:
+        model = {**model, "name": request.path_params["model"]}  # answer with the alias asked for
     return JSONResponse(model_object(model))

@@ -12,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..observability import requested
 from ..responses import EventStreamResponse, JSONResponse
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
@@ -19,6 +20,7 @@ from ..translate.request import chat_request
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
 from ..translate.responses_stream import ResponsesEmitter
 from ..translate.stream import StreamTranslator
+from .chat import SHUTTING_DOWN
 from .common import AdapterState, json_body, state_of
 
 log = logging.getLogger("adapter.responses")
@@ -66,13 +68,15 @@ async def create_response(request: Request) -> Response:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
+    observed = requested(body)  # model and stream, for the access log and metrics
     history = await _history(state, body)
     call = responses_call(body, history)
-    chat = chat_request(call.chat)
+    chat = chat_request(call.chat, state.settings.model_map)
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
     translator = StreamTranslator(body["model"], int(time.time()), include_usage=True)
-    emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools)
+    observed.translator = translator  # its usage, when the request is over
+    emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools, call.namespaces)
     upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
     batches = upstream.batches()
     if not chat.stream:
@@ -99,7 +103,8 @@ async def create_response(request: Request) -> Response:
         raise
     stream = _event_stream(_encode(first), batches, translator, emitter,
                            lambda: _save(state, body, call, history, emitter.response))
-    return EventStreamResponse(stream, upstream.aclose)
+    return EventStreamResponse(stream, upstream.aclose,
+                               abort=lambda: _encode(emitter.fail(SHUTTING_DOWN)))
 
 
 def _translate(batch: list[dict[str, Any]], translator: StreamTranslator,

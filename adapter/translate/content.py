@@ -115,6 +115,9 @@ def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
                                  "tells its type.", f"{where}.file.file_data")
         return {"inlineData": {"mimeType": mime,
                                "data": _checked_base64(data, f"{where}.file.file_data")}}
+    if (url := file.get("file_url")) is not None:
+        return _url_part(validate.string(url, f"{where}.file.file_url"),
+                         f"{where}.file.file_url", "file")
     if (file_id := file.get("file_id")) is not None:
         file_id = validate.string(file_id, f"{where}.file.file_id")
         uri = file_id if _FILE_URI.fullmatch(file_id) else None

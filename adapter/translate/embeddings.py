@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import validate
 from .errors import AdapterError, InvalidRequest
-from .request import model_id
+from .request import NO_ALIASES, model_id
 
 MAX_BATCH = 100  # Gemini's limit on requests in one batchEmbedContents call
 MAX_INPUTS = 2048  # OpenAI's limit on inputs in one embeddings request
@@ -51,14 +52,14 @@ def _texts(value: Any) -> list[str]:
     return value
 
 
-def embeddings_request(body: Any) -> EmbeddingsRequest:
+def embeddings_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> EmbeddingsRequest:
     """Translate a parsed `/v1/embeddings` body. Raises InvalidRequest on bad input.
 
     `user` is accepted and ignored. Inputs are split into batches of at most MAX_BATCH texts.
     """
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    model = model_id(body.get("model"))
+    model = model_id(body.get("model"), aliases=aliases)
     texts = _texts(body.get("input"))
     encoding = body.get("encoding_format")
     if encoding is None:

@@ -57,6 +57,7 @@ class AdapterError(Exception):
         param: str | None = None,
         code: str | None = None,
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -64,6 +65,7 @@ class AdapterError(Exception):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+        self.reason = reason  # Gemini's ErrorInfo reason (API_KEY_INVALID, ...), when given
 
     def body(self) -> dict[str, Any]:
         return error_body(self.message, self.status, self.param, self.code)
@@ -94,6 +96,14 @@ def retry_delay_of(error: dict[str, Any]) -> float | None:
     return None
 
 
+def reason_of(error: dict[str, Any]) -> str | None:
+    """The `reason` of a Gemini error's `ErrorInfo` detail, when present."""
+    for detail in error.get("details") or ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("ErrorInfo"):
+            return detail.get("reason")
+    return None
+
+
 def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) -> AdapterError:
     """Turn a Gemini error body (`{"error": {"code", "message", "status", "details"}}`) into an
     AdapterError with the same HTTP status and meaning.
@@ -110,8 +120,8 @@ def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) 
         return AdapterError(message, status, code=f"upstream_{status}")
     message = str(error.get("message") or f"Upstream returned HTTP {status}")
     code = str(error.get("status") or f"upstream_{status}").lower()
-    return AdapterError(
-        redact(message, secrets), status, code=code, retry_after=retry_delay_of(error))
+    return AdapterError(redact(message, secrets), status, code=code,
+                        retry_after=retry_delay_of(error), reason=reason_of(error))
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 
@@ -15,5 +17,9 @@ def model_object(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def model_list(models: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "list", "data": [model_object(m) for m in models]}
+def model_list(models: list[dict[str, Any]],
+               aliases: Mapping[str, str] = MappingProxyType({})) -> dict[str, Any]:
+    """The OpenAI list of the upstream's models, followed by the configured aliases."""
+    data = [model_object(m) for m in models]
+    data += [model_object({"name": alias}) for alias in aliases]
+    return {"object": "list", "data": data}

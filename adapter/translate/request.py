@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from . import validate
@@ -17,6 +19,7 @@ from .tools import tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 _SNAKE = re.compile(r"_([a-z0-9])")
+NO_ALIASES: Mapping[str, str] = MappingProxyType({})
 # Gemini fields a caller may set directly (OpenAI SDK `extra_body`), in either spelling.
 _PASSTHROUGH = {
     "generationConfig": "generationConfig", "generation_config": "generationConfig",
@@ -37,11 +40,12 @@ class ChatRequest:
     remote_media: list[dict[str, Any]] = field(default_factory=list)  # parts to fetch first
 
 
-def model_id(value: Any, param: str = "model") -> str:
-    """A Gemini model id from an OpenAI `model` field; `models/x` is accepted."""
+def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_ALIASES) -> str:
+    """A Gemini model id from an OpenAI `model` field; `models/x` is accepted, and an alias
+    (ADAPTER_MODEL_MAP) stands for its model."""
     if not isinstance(value, str) or not value:
         raise InvalidRequest(f"'{param}' is required and must be a non-empty string.", param)
-    name = value.removeprefix("models/")
+    name = aliases.get(value, value).removeprefix("models/")
     if not _MODEL_ID.fullmatch(name):
         raise InvalidRequest(f"'{param}' {value!r} is not a valid model id.", param,
                              code="model_not_found")
@@ -78,11 +82,11 @@ def _camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
     return {_SNAKE.sub(lambda m: m[1].upper(), key): value for key, value in fields.items()}
 
 
-def chat_request(body: Any) -> ChatRequest:
+def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequest:
     """Translate a parsed `/v1/chat/completions` body. Raises InvalidRequest on bad input."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    model = model_id(body.get("model"))
+    model = model_id(body.get("model"), aliases=aliases)
     if "messages" not in body:
         raise InvalidRequest("'messages' is a required property.", "messages")
     contents, system = translate_messages(body["messages"])

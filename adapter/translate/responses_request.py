@@ -29,6 +29,7 @@ class ResponsesCall:
     chat: dict[str, Any]  # the equivalent Chat Completions body
     messages: list[dict[str, Any]]  # chat messages of this request's input (without history)
     custom_tools: set[str] = field(default_factory=set)  # tools answered as custom_tool_call
+    namespaces: dict[str, str] = field(default_factory=dict)  # function name -> its namespace
     echo: dict[str, Any] = field(default_factory=dict)  # request fields the response repeats
 
 
@@ -52,11 +53,12 @@ def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
             else:
                 image = {"url": validate.string(part.get("image_url"), f"{where}[{i}].image_url")}
                 if part.get("detail"):
-                    image["detail"] = part["detail"]
+                    # "original" (full size) is the most detail Gemini's resolutions offer: high
+                    image["detail"] = "high" if part["detail"] == "original" else part["detail"]
                 parts.append({"type": "image_url", "image_url": image})
         elif kind == "input_file":
             if part.get("file_url"):
-                parts.append({"type": "image_url", "image_url": {"url": part["file_url"]}})
+                parts.append({"type": "file", "file": {"file_url": part["file_url"]}})
             else:
                 file = {k: part[k] for k in ("file_data", "file_id", "filename") if part.get(k)}
                 parts.append({"type": "file", "file": file})
@@ -135,18 +137,22 @@ def input_messages(items: Any, where: str = "input") -> list[dict[str, Any]]:
     return built.messages
 
 
-def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], bool]:
-    """(chat tools, names of custom tools, whether web search was asked for)."""
+def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], dict[str, str], bool]:
+    """(chat tools, names of custom tools, namespace of each namespaced function, whether web
+    search was asked for)."""
     chat_tools: list[dict[str, Any]] = []
     custom: set[str] = set()
+    namespaces: dict[str, str] = {}
     search = False
 
-    def add(tool: dict[str, Any], at: str) -> None:
+    def add(tool: dict[str, Any], at: str, namespace: str | None = None) -> None:
         nonlocal search
         kind = tool.get("type")
         if kind == "function":
             function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
             chat_tools.append({"type": "function", "function": function})
+            if namespace is not None:
+                namespaces[validate.string(tool.get("name"), f"{at}.name")] = namespace
         elif kind == "custom":
             name = validate.string(tool.get("name"), f"{at}.name")
             custom.add(name)
@@ -157,8 +163,9 @@ def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], bool]:
             chat_tools.append({"type": "function", "function": {
                 "name": name, "description": description.strip(), "parameters": _CUSTOM_INPUT}})
         elif kind == "namespace":
+            name = validate.string(tool.get("name"), f"{at}.name")
             for j, inner in enumerate(validate.array(tool.get("tools"), f"{at}.tools")):
-                add(validate.mapping(inner, f"{at}.tools[{j}]"), f"{at}.tools[{j}]")
+                add(validate.mapping(inner, f"{at}.tools[{j}]"), f"{at}.tools[{j}]", name)
         elif kind in _WEB_SEARCH:
             search = search or tool.get("external_web_access") is not False
         else:
@@ -167,7 +174,7 @@ def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], bool]:
 
     for i, tool in enumerate(validate.array(tools, "tools")):
         add(validate.mapping(tool, f"tools[{i}]"), f"tools[{i}]")
-    return chat_tools, custom, search
+    return chat_tools, custom, namespaces, search
 
 
 def _tool_choice(choice: Any) -> Any:
@@ -209,19 +216,25 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
                          ("metadata", "metadata")):
         if body.get(name) is not None:
             chat[target] = body[name]
+    if body.get("top_logprobs") is not None:
+        chat["logprobs"] = True
     custom: set[str] = set()
+    namespaces: dict[str, str] = {}
     if body.get("tools"):
-        chat_tools, custom, search = _tools(body["tools"])
+        chat_tools, custom, namespaces, search = _tools(body["tools"])
         if chat_tools:
             chat["tools"] = chat_tools
-        if search:
+        # Gemini before 3 cannot search and call functions in one request: functions win.
+        if search and (not chat_tools or str(body.get("model", "")).startswith("gemini-3")):
             chat["web_search_options"] = {}
     if (choice := body.get("tool_choice")) is not None and chat.get("tools"):
         chat["tool_choice"] = _tool_choice(choice)
     if (reasoning := body.get("reasoning")) is not None:
-        effort = validate.mapping(reasoning, "reasoning").get("effort")
-        if effort is not None:
+        reasoning = validate.mapping(reasoning, "reasoning")
+        if (effort := reasoning.get("effort")) is not None:
             chat["reasoning_effort"] = effort
+        elif reasoning.get("summary"):  # summaries asked for at the model's own effort
+            chat["thinking_config"] = {"includeThoughts": True}
     if (text := body.get("text")) is not None and (fmt := _text_format(text)):
         chat["response_format"] = fmt
     for name in ("generationConfig", "generation_config", "thinkingConfig", "thinking_config",
@@ -233,4 +246,4 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
         "instructions", "max_output_tokens", "metadata", "previous_response_id", "reasoning",
         "temperature", "text", "tool_choice", "tools", "top_p", "user", "truncation",
         "parallel_tool_calls", "store", "prompt_cache_key", "service_tier")}
-    return ResponsesCall(chat, messages, custom, echo)
+    return ResponsesCall(chat, messages, custom, namespaces, echo)

@@ -26,7 +26,8 @@ def responses_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "input_tokens": usage.get("prompt_tokens", 0),
         "input_tokens_details": {
-            "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)},
+            "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0),
+            "cache_write_tokens": 0},
         "output_tokens": usage.get("completion_tokens", 0),
         "output_tokens_details": {"reasoning_tokens": (
             usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)},
@@ -37,8 +38,10 @@ def responses_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
 class ResponsesEmitter:
     """Feeds on chat chunks (`feed`), gives Responses events; `finish` / `fail` end the stream."""
 
-    def __init__(self, model: str, echo: dict[str, Any], custom_tools: set[str]) -> None:
+    def __init__(self, model: str, echo: dict[str, Any], custom_tools: set[str],
+                 namespaces: dict[str, str] | None = None) -> None:
         self.custom_tools = custom_tools
+        self.namespaces = namespaces or {}
         self.sequence = 0
         self.response: dict[str, Any] = {
             "id": _id("resp"), "object": "response", "created_at": int(time.time()),
@@ -59,6 +62,8 @@ class ResponsesEmitter:
         self._kind: str | None = None
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
+        self._text_seen = 0  # characters of answer text so far (citation offsets count them all)
+        self._message_start = 0  # where the open message's text begins in that count
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
         event = {"type": kind, "sequence_number": self.sequence, **fields}
@@ -79,8 +84,14 @@ class ResponsesEmitter:
         self.response["output"].append(item)
         self._open, self._kind = item, kind
         index = len(self.response["output"]) - 1
+        announced = orjson.loads(orjson.dumps(item))
+        if kind == "message":
+            announced["content"] = []  # its part is announced by content_part.added
+            self._message_start = self._text_seen
+        elif kind == "reasoning":
+            announced["summary"] = []
         events.append(self._event("response.output_item.added", output_index=index,
-                                  item=orjson.loads(orjson.dumps(item))))
+                                  item=announced))
         if kind == "message":
             events.append(self._event(
                 "response.content_part.added", item_id=item["id"], output_index=index,
@@ -160,6 +171,7 @@ class ResponsesEmitter:
                              "logprobs": []}]})
         assert self._open is not None
         self._open["content"][0]["text"] += text
+        self._text_seen += len(text)
         events.append(self._event("response.output_text.delta", item_id=self._open["id"],
                                   output_index=len(self.response["output"]) - 1,
                                   content_index=0, delta=text, logprobs=[]))
@@ -173,7 +185,9 @@ class ResponsesEmitter:
         events = []
         for annotation in annotations:
             citation = annotation["url_citation"]
-            flat = {"type": "url_citation", **citation}
+            flat = {"type": "url_citation", **citation,
+                    "start_index": citation["start_index"] - self._message_start,
+                    "end_index": citation["end_index"] - self._message_start}
             events.append(self._event(
                 "response.output_text.annotation.added", item_id=self._open["id"],
                 output_index=len(self.response["output"]) - 1, content_index=0,
@@ -198,6 +212,8 @@ class ResponsesEmitter:
         else:
             item = {"id": _id("fc"), "type": "function_call", "status": "in_progress",
                     "call_id": call["id"], "name": name, "arguments": ""}
+            if name in self.namespaces:
+                item["namespace"] = self.namespaces[name]  # Codex runs it only with this
             events = self._begin("function", item)
             item["arguments"] = arguments
             events.append(self._event("response.function_call_arguments.delta",
@@ -229,6 +245,8 @@ class ResponsesEmitter:
     def fail(self, error: AdapterError) -> list[dict[str, Any]]:
         """`response.failed` and an `error` event, for a failure after the stream began."""
         self.response["status"] = "failed"
-        self.response["error"] = {"code": error.code or "server_error", "message": error.message}
+        # `response.error.code` is an enum in the API; our own code goes on the `error` event.
+        code = "rate_limit_exceeded" if error.status == 429 else "server_error"
+        self.response["error"] = {"code": code, "message": error.message}
         return [self._event("response.failed", response=self._snapshot()),
                 self._event("error", code=error.code, message=error.message, param=error.param)]

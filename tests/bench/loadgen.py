@@ -8,7 +8,8 @@ and prints one JSON line of results.
 
 Every answer is read to its end: a stream through the chunked body's last chunk, and it counts
 as an error unless it ends with `data: [DONE]` (Gemini streams, which have none: unless the last
-event carries `finishReason`).
+event carries `finishReason`; Responses streams, which have none either: unless the last event
+is `response.completed`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from typing import Any
 import orjson
 
 from .aio import run
-from .workload import EVENTS, MODEL, answer_text, gemini_request, openai_request
+from .workload import EVENTS, MODEL, answer_text, gemini_request, openai_request, responses_request
 
-MODES = ("stream", "nonstream", "gemini")
+MODES = ("stream", "responses", "nonstream", "gemini")
 TIMEOUT = 30.0
 
 
@@ -49,6 +50,10 @@ def build_request(mode: str, host: str, port: int) -> bytes:
     if mode == "gemini":
         path = f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
         body, auth = json.dumps(gemini_request()).encode(), "x-goog-api-key: bench"
+    elif mode == "responses":
+        path = "/v1/responses"
+        body = json.dumps(responses_request()).encode()
+        auth = "authorization: Bearer bench"
     else:
         path = "/v1/chat/completions"
         body = json.dumps(openai_request(mode == "stream")).encode()
@@ -114,6 +119,15 @@ def _check(mode: str, response: Response, full: bool) -> None:
         if body.count(b"data: ") != EVENTS or b'"finishReason": "STOP"' not in body[-700:]:
             raise BadAnswer("incomplete gemini stream")
         return
+    if mode == "responses":
+        # The last event: its `event:` line opens the body or follows a blank line; the JSON of
+        # the `data:` lines cannot hold a raw newline, so this finds the real last one.
+        last = body.rfind(b"\n\nevent: ") + 2
+        if not (body.startswith(COMPLETED, last) and body.endswith(b"}\n\n")):
+            raise BadAnswer("no response.completed")
+        if full:
+            check_responses_stream(body)
+        return
     if not body.endswith(b"data: [DONE]\n\n"):
         raise BadAnswer("no [DONE]")
     if full:
@@ -130,6 +144,33 @@ def check_openai_stream(body: bytes) -> None:
                if choice["finish_reason"]]
     if text != answer_text() or reasons != ["stop"] or not chunks[-1].get("usage"):
         raise BadAnswer("wrong streamed answer")
+
+
+COMPLETED = b"event: response.completed\ndata: "
+
+
+def check_responses_stream(body: bytes) -> None:
+    """Every event's `event:` line names its `data:` type, the sequence numbers count up from 0,
+    the text deltas add up to the expected answer, and the stream ends with one
+    `response.completed` whose response carries that text and usage."""
+    events = []
+    for block in body.split(b"\n\n")[:-1]:
+        name, data = block.split(b"\n", 1)
+        event = orjson.loads(data.removeprefix(b"data: "))
+        if not name.startswith(b"event: ") or event["type"] != name[7:].decode():
+            raise BadAnswer("event line and data type differ")
+        events.append(event)
+    if [event["sequence_number"] for event in events] != list(range(len(events))):
+        raise BadAnswer("wrong sequence numbers")
+    text = "".join(event["delta"] for event in events
+                   if event["type"] == "response.output_text.delta")
+    kinds = [event["type"] for event in events]
+    response = events[-1]["response"]
+    if (text != answer_text() or kinds.count("response.completed") != 1
+            or kinds[-1] != "response.completed" or response["status"] != "completed"
+            or response["output"][-1]["content"][0]["text"] != text
+            or not response["usage"]["output_tokens"]):
+        raise BadAnswer("wrong streamed response")
 
 
 @dataclass
@@ -257,7 +298,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", choices=MODES, default="stream",
-                        help="stream / nonstream: OpenAI requests to the adapter; "
+                        help="stream / nonstream: OpenAI chat requests to the adapter; "
+                             "responses: OpenAI Responses stream requests to the adapter; "
                              "gemini: Gemini stream requests straight to the fake upstream")
     parser.add_argument("--requests", type=int, default=2000, help="measured requests")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests")

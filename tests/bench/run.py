@@ -35,7 +35,7 @@ class Case:
     """One measured load: who is called, how, and how hard."""
 
     target: str  # "adapter" or "fake"
-    mode: str  # loadgen mode: stream, nonstream, gemini
+    mode: str  # loadgen mode: stream, responses, nonstream, gemini
     concurrency: int
     requests: int
 
@@ -69,7 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16,
                         help="connections of the loaded cases (default 16)")
     parser.add_argument("--workers", type=int, default=1, help="adapter worker processes")
-    parser.add_argument("--scenario", choices=("stream", "nonstream", "all"), default="all")
+    parser.add_argument("--scenario", choices=("stream", "responses", "nonstream", "all"),
+                        default="all")
     parser.add_argument("--warmup", type=int, default=300, help="warm-up requests per case")
     parser.add_argument("--serial-requests", type=int, default=300,
                         help="measured requests at concurrency 1 (0 skips those cases)")
@@ -82,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def plan(args: argparse.Namespace) -> list[Case]:
     """The cases to run, loaded ones first, each followed by its concurrency-1 twin."""
-    modes = ["stream", "nonstream"] if args.scenario == "all" else [args.scenario]
+    modes = ["stream", "responses", "nonstream"] if args.scenario == "all" else [args.scenario]
     targets = [("adapter", mode) for mode in modes]
     if not args.no_baseline:
         targets.append(("fake", "gemini"))
@@ -169,6 +170,8 @@ def _label(case: Case) -> tuple[str, str]:
         return "fake Gemini, direct (baseline)", f"Gemini SSE, {EVENTS} events"
     if case.mode == "stream":
         return "adapter", f"stream, {EVENTS} events"
+    if case.mode == "responses":
+        return "adapter", f"Responses stream, {EVENTS} events"
     return "adapter", "non-stream"
 
 
@@ -189,6 +192,20 @@ def table(rows: list[Row]) -> str:
             f"| {_ms(result['p99_ms'])} | {_ms(result['ttfb_p50_ms'])} "
             f"| {_ms(row.adapter_cpu_ms)} | {rss} | {_ms(row.fake_cpu_ms)} |")
     return "\n".join(lines)
+
+
+def comparison(rows: list[Row]) -> list[str]:
+    """Adapter CPU of the Responses stream against the Chat Completions stream, per load."""
+    cpu = {(row.case.mode, row.case.concurrency): row.adapter_cpu_ms for row in rows
+           if row.case.target == "adapter"}
+    lines = []
+    for (mode, concurrency), responses in cpu.items():
+        chat = cpu.get(("stream", concurrency))
+        if mode == "responses" and responses is not None and chat:
+            lines.append(f"Adapter CPU at concurrency {concurrency}: Responses stream "
+                         f"{responses:.2f} ms/req, chat stream {chat:.2f} ms/req "
+                         f"({(responses / chat - 1) * 100:+.0f} %).")
+    return lines
 
 
 def environment(args: argparse.Namespace) -> str:
@@ -227,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     print(environment(args))
     print()
     print(table(rows))
+    if lines := comparison(rows):
+        print()
+        print("\n".join(lines))
     print()
     print(LEGEND)
     for row in rows:

@@ -20,6 +20,7 @@ MODEL = "gemini-2.5-flash"
 EVENTS = 20
 CHARS_PER_EVENT = 48  # about what the recording carries per event
 PROMPT = "Count upwards from 1, one number per line, and nothing else."
+SYSTEM = "You are a terse assistant."
 
 
 def recorded_events(path: Path = FIXTURE) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ def openai_request(stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": MODEL,
         "messages": [
-            {"role": "system", "content": "You are a terse assistant."},
+            {"role": "system", "content": SYSTEM},
             {"role": "user", "content": PROMPT},
         ],
         "temperature": 0.2,
@@ -83,10 +84,24 @@ def openai_request(stream: bool) -> dict[str, Any]:
     return body
 
 
+def responses_request() -> dict[str, Any]:
+    """The OpenAI Responses request the load generator sends to the adapter: streamed, not
+    stored, and translated to exactly the Gemini request of `openai_request`."""
+    return {
+        "model": MODEL,
+        "instructions": SYSTEM,
+        "input": PROMPT,
+        "temperature": 0.2,
+        "max_output_tokens": 1024,
+        "stream": True,
+        "store": False,
+    }
+
+
 def gemini_request() -> dict[str, Any]:
     """The Gemini request the load generator sends to the fake directly (the baseline)."""
     return {
         "contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
-        "systemInstruction": {"parts": [{"text": "You are a terse assistant."}]},
+        "systemInstruction": {"parts": [{"text": SYSTEM}]},
         "generationConfig": {"temperature": 0.2, "maxOutputTokens": 1024},
     }

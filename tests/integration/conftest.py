@@ -46,7 +46,9 @@ def start_adapter(fake_server: tuple[FakeGemini, str],
 
 @pytest.fixture(scope="session")
 def adapter_url(start_adapter: Callable[..., str]) -> str:
-    return start_adapter(GEMINI_API_KEY=SERVER_KEY)
+    # No retries here, so each scripted upstream error reaches the client as it is;
+    # tests/integration/test_faults.py covers retrying.
+    return start_adapter(GEMINI_API_KEY=SERVER_KEY, ADAPTER_RETRIES="0")
 
 
 @pytest.fixture
