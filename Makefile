@@ -38,5 +38,9 @@ test: $(STAMP) $(CODEX_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 
+.PHONY: bench-faults
+bench-faults: $(STAMP)
+	$(BIN)/python -m tests.bench.faults
+
 clean:
 	rm -rf $(VENV) build *.egg-info $(NODE_DIR)

@@ -35,13 +35,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def logging_config(level: str, log_format: str) -> dict[str, Any]:
+def logging_config(level: str) -> dict[str, Any]:
     """uvicorn's logging set-up plus the adapter's access log: one line per request on stdout,
-    key=value text after a timestamp, or (ADAPTER_LOG_FORMAT=json) one JSON object a line.
-    Workers are configured from it too (uvicorn hands it to each)."""
+    as the adapter wrote it (key=value text, or JSON with ADAPTER_LOG_FORMAT=json, each with
+    its time). Workers are configured from it too (uvicorn hands it to each)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["adapter_access"] = {
-        "format": "%(message)s" if log_format == "json" else "%(asctime)s %(message)s"}
+    config["formatters"]["adapter_access"] = {"format": "%(message)s"}
     config["handlers"]["adapter_access"] = {
         "class": "logging.StreamHandler", "formatter": "adapter_access",
         "stream": "ext://sys.stdout"}
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
-        log_config=logging_config(args.log_level, settings.log_format),
+        log_config=logging_config(args.log_level),
         timeout_graceful_shutdown=settings.shutdown_grace,
     )
 

@@ -25,7 +25,9 @@ import httptools
 import httpx
 
 _HIGH_WATER = 1 << 20  # pause reading when this many body bytes wait for the reader
-_KEEPALIVE_EXPIRY = 30.0  # seconds an idle connection may wait for reuse
+_KEEPALIVE_EXPIRY = 15.0  # seconds an idle connection may wait for reuse, then it is closed
+_SWEEP_EVERY = _KEEPALIVE_EXPIRY / 3  # so none outlives its expiry by more than a third
+_MAX_IDLE = 256  # idle connections kept per origin; beyond, the oldest are closed
 
 
 class BlockedAddress(httpx.ConnectError):
@@ -193,6 +195,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         self._ssl = ssl_context
         self._guard = address_guard
         self._open: set[_Connection] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -213,7 +216,7 @@ class FastTransport(httpx.AsyncBaseTransport):
                     ssl=self._ssl_context() if tls else None,
                     server_hostname=host if tls else None)
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {host.decode()}:{port} timed out") from None
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except OSError as exc:
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
         self._open.add(connection)
@@ -239,11 +242,26 @@ class FastTransport(httpx.AsyncBaseTransport):
         return None
 
     def release(self, connection: _Connection) -> None:
-        if connection.reusable():
-            connection.idle_since = time.monotonic()
-            self._idle.setdefault(connection.origin, []).append(connection)
-        else:
+        if not connection.reusable():
             self._discard(connection)
+            return
+        connection.idle_since = time.monotonic()
+        idle = self._idle.setdefault(connection.origin, [])
+        idle.append(connection)
+        while len(idle) > _MAX_IDLE:
+            self._discard(idle.pop(0))
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(_SWEEP_EVERY, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections idle past their expiry, so a burst's descriptors are given back."""
+        self._sweeper = None
+        cutoff = time.monotonic() - _KEEPALIVE_EXPIRY
+        for idle in self._idle.values():
+            while idle and (idle[0].closed or idle[0].idle_since <= cutoff):
+                self._discard(idle.pop(0))  # oldest first: the list is in release order
+        if any(self._idle.values()):
+            self._sweeper = asyncio.get_running_loop().call_later(_SWEEP_EVERY, self._sweep)
 
     def _discard(self, connection: _Connection) -> None:
         connection.close()
@@ -300,6 +318,9 @@ class FastTransport(httpx.AsyncBaseTransport):
             await connection.wait(remaining)
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for connection in list(self._open):
             connection.close()
         self._open.clear()

@@ -44,6 +44,7 @@ class Reply:
     delay: float = 0.0  # seconds before each chunk
     pauses: dict[int, float] = field(default_factory=dict)  # chunk index -> seconds before it
     drop: bool = False  # break the connection after the chunks instead of ending cleanly
+    streaming: bool = False  # set by the fake while it is sending this reply
 
     @classmethod
     def sse(cls, name: str, **kw: Any) -> Reply:
@@ -139,6 +140,7 @@ class FakeGemini:
 
         watcher = asyncio.create_task(watch())
         self.open_streams += 1
+        reply.streaming = True
         try:
             for index, chunk in enumerate(reply.chunks):
                 if pause := reply.pauses.get(index, reply.delay):
@@ -153,3 +155,4 @@ class FakeGemini:
         finally:
             watcher.cancel()
             self.open_streams -= 1
+            reply.streaming = False

@@ -195,3 +195,14 @@ async def test_garbage_is_a_protocol_error(client: httpx.AsyncClient) -> None:
     async with server(garbage) as (url, _):
         with pytest.raises(httpx.TransportError):
             await client.get(url)
+
+
+async def test_idle_connections_are_closed_after_their_expiry(monkeypatch) -> None:
+    monkeypatch.setattr("adapter.transport._KEEPALIVE_EXPIRY", 0.1)
+    monkeypatch.setattr("adapter.transport._SWEEP_EVERY", 0.05)
+    transport = FastTransport()
+    async with httpx.AsyncClient(transport=transport) as http, server(keep_alive) as (url, _):
+        await asyncio.gather(*(http.post(url, content=b"x") for _ in range(5)))
+        assert len(transport._open) == 5  # kept for reuse after the burst
+        await asyncio.sleep(0.35)
+        assert transport._open == set()  # and given back once idle past the expiry

@@ -26,10 +26,20 @@ from .common import AdapterState, json_body, state_of
 log = logging.getLogger("adapter.responses")
 
 
+_HEADS: dict[str, bytes] = {}
+
+
+def _head(kind: str) -> bytes:
+    head = _HEADS.get(kind)
+    if head is None:
+        head = _HEADS[kind] = f"event: {kind}\ndata: ".encode()
+    return head
+
+
 def _encode(events: list[dict[str, Any]]) -> bytes:
     """Responses SSE: each event with its `event:` line."""
-    return b"".join(b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event)
-                    + b"\n\n" for event in events)
+    dumps = orjson.dumps
+    return b"".join(b"%s%s\n\n" % (_head(event["type"]), dumps(event)) for event in events)
 
 
 def _input_items(value: Any) -> list[dict[str, Any]]:

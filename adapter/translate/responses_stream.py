@@ -7,8 +7,8 @@ with increasing `sequence_number`, and keeps the response object those events de
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -17,7 +17,7 @@ from .errors import AdapterError
 
 
 def _id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{os.urandom(16).hex()}"
 
 
 def responses_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
@@ -74,8 +74,9 @@ class ResponsesEmitter:
         return orjson.loads(orjson.dumps(self.response))
 
     def start(self) -> list[dict[str, Any]]:
-        return [self._event("response.created", response=self._snapshot()),
-                self._event("response.in_progress", response=self._snapshot())]
+        snapshot = self._snapshot()  # the same state twice: one copy serves both events
+        return [self._event("response.created", response=snapshot),
+                self._event("response.in_progress", response=snapshot)]
 
     # items
 
@@ -169,12 +170,14 @@ class ResponsesEmitter:
                 "id": _id("msg"), "type": "message", "role": "assistant", "status": "in_progress",
                 "content": [{"type": "output_text", "text": "", "annotations": [],
                              "logprobs": []}]})
-        assert self._open is not None
-        self._open["content"][0]["text"] += text
+        item = self._open
+        assert item is not None
+        item["content"][0]["text"] += text
         self._text_seen += len(text)
-        events.append(self._event("response.output_text.delta", item_id=self._open["id"],
-                                  output_index=len(self.response["output"]) - 1,
-                                  content_index=0, delta=text, logprobs=[]))
+        events.append({"type": "response.output_text.delta", "sequence_number": self.sequence,
+                       "item_id": item["id"], "output_index": len(self.response["output"]) - 1,
+                       "content_index": 0, "delta": text, "logprobs": []})
+        self.sequence += 1
         return events
 
     def _annotate(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,8 +3,13 @@
 A bare asyncio HTTP/1.1 server (keep-alive, chunked transfer encoding, uvloop when installed).
 `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` answers `text/event-stream` with the
 20 events of `workload.sse_body()`, one chunk (one socket write) per event, optionally
-`--event-gap-ms` apart as a live model would send them. `GET /health` answers 200; anything else
-answers a Gemini-shaped 404.
+`--event-gap-ms` apart as a live model would send them. `GET /health` answers 200; `GET /stats`
+answers JSON counters (streams open now, streams served by kind); anything else answers a
+Gemini-shaped 404.
+
+Faults, for `tests.bench.faults` (none by default): `--drop-fraction` of the streams are cut
+after 1 to 19 events, the connection closed without the chunked body's last chunk;
+`--slow-fraction` wait `--slow-gap-ms` (a range, e.g. 50-200, drawn per gap) between events.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 
 from .aio import run
 from .workload import sse_body
@@ -70,31 +76,68 @@ def gemini_error(status: int, message: str, reason: str) -> bytes:
     return head(status, "application/json; charset=UTF-8", len(body)) + body
 
 
+class Faults:
+    """Which streams go wrong, and how: fractions of streams dropped and slow."""
+
+    def __init__(self, drop: float = 0.0, slow: float = 0.0,
+                 slow_gap: tuple[float, float] = (0.05, 0.2), seed: int | None = None) -> None:
+        self.drop, self.slow, self.slow_gap = drop, slow, slow_gap
+        self.random = random.Random(seed)
+
+    def pick(self) -> str:
+        """The kind of the next stream: "normal", "slow" or "drop"."""
+        if not (self.drop or self.slow):
+            return "normal"
+        draw = self.random.random()
+        return "drop" if draw < self.drop else "slow" if draw < self.drop + self.slow else "normal"
+
+
+class StreamClosed(Exception):
+    """The stream ended the connection: dropped on purpose, or its reader went away."""
+
+
 class FakeGemini:
     """Serves the benchmark's answer; `gap` is the pause between two events, in seconds."""
 
-    def __init__(self, gap: float) -> None:
+    def __init__(self, gap: float, faults: Faults | None = None) -> None:
         self.gap = gap
+        self.faults = faults or Faults()
         self.events = [chunk(event) for event in sse_body()]
         self.events[0] = head(200, "text/event-stream") + self.events[0]
         self.events[-1] += b"0\r\n\r\n"
+        self.open_streams = 0
+        self.open_connections = 0
+        # started: by kind; ended: finished (all events sent), dropped (on purpose), abandoned
+        # (the reader closed the connection first).
+        self.started: dict[str, int] = {"normal": 0, "slow": 0, "drop": 0}
+        self.ended: dict[str, int] = {"finished": 0, "dropped": 0, "abandoned": 0}
+
+    def stats(self) -> bytes:
+        return json.dumps({"open_streams": self.open_streams,
+                           "open_connections": self.open_connections,
+                           "started": self.started, "ended": self.ended}).encode()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve requests on one connection until the client closes it."""
+        self.open_connections += 1
         try:
             while (request := await read_request(reader)) is not None:
                 await self.respond(request, writer)
                 if request.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, StreamClosed):
             pass
         finally:
+            self.open_connections -= 1
             writer.close()
 
     async def respond(self, request: Request, writer: asyncio.StreamWriter) -> None:
         path = request.target.partition("?")[0]
         if path == "/health":
             writer.write(head(200, "text/plain", 2) + b"ok")
+        elif path == "/stats":
+            body = self.stats()
+            writer.write(head(200, "application/json", len(body)) + body)
         elif not path.endswith(":streamGenerateContent"):
             writer.write(gemini_error(404, f"{path} is not found.", "NOT_FOUND"))
         elif request.method != "POST":
@@ -107,16 +150,57 @@ class FakeGemini:
         await writer.drain()
 
     async def stream(self, writer: asyncio.StreamWriter) -> None:
-        """The 20 events, one write each; a gap between them if asked for."""
-        for number, event in enumerate(self.events):
-            if number and self.gap:
-                await asyncio.sleep(self.gap)
-            writer.write(event)
-        await writer.drain()
+        """The 20 events, one write each; a gap between them if asked for (or a fault's)."""
+        kind = self.faults.pick()
+        if kind == "normal" and not self.gap:  # the benchmark's hot path, as it always was
+            self.started["normal"] += 1
+            self.open_streams += 1
+            try:
+                for event in self.events:
+                    writer.write(event)
+                await writer.drain()
+                self.ended["finished"] += 1
+            except ConnectionError:
+                self.ended["abandoned"] += 1
+                raise
+            finally:
+                self.open_streams -= 1
+            return
+        await self._faulty_stream(writer, kind)
+
+    async def _faulty_stream(self, writer: asyncio.StreamWriter, kind: str) -> None:
+        rand = self.faults.random
+        cut = rand.randint(1, len(self.events) - 1) if kind == "drop" else len(self.events)
+        self.started[kind] += 1
+        self.open_streams += 1
+        try:
+            for number, event in enumerate(self.events[:cut]):
+                gap = rand.uniform(*self.faults.slow_gap) if kind == "slow" else self.gap
+                if number and gap:
+                    await asyncio.sleep(gap)
+                if writer.transport.is_closing():
+                    raise ConnectionResetError("the reader closed the connection")
+                writer.write(event)
+                await writer.drain()
+        except ConnectionError:
+            self.ended["abandoned"] += 1
+            raise
+        finally:
+            self.open_streams -= 1
+        if kind == "drop":
+            self.ended["dropped"] += 1
+            writer.transport.abort()  # no last chunk: the body ends mid-stream
+            raise StreamClosed
+        self.ended["finished"] += 1
 
 
-async def serve(host: str, port: int, gap: float) -> None:
-    fake = FakeGemini(gap)
+def _gap_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    return float(low) / 1000, float(high or low) / 1000
+
+
+async def serve(host: str, port: int, gap: float, faults: Faults | None = None) -> None:
+    fake = FakeGemini(gap, faults)
     server = await asyncio.start_server(fake.handle, host, port, backlog=1024)
     print(f"fake gemini listening on {host}:{server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
@@ -130,13 +214,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--event-gap-ms", type=float, default=0.0,
                         help="pause between two events of an answer (default: none)")
+    parser.add_argument("--drop-fraction", type=float, default=0.0,
+                        help="fraction of streams cut after 1 to 19 events (default 0)")
+    parser.add_argument("--slow-fraction", type=float, default=0.0,
+                        help="fraction of streams with slow events (default 0)")
+    parser.add_argument("--slow-gap-ms", default="50-200",
+                        help="gap between two events of a slow stream, LOW-HIGH ms (50-200)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        run(serve(args.host, args.port, args.event_gap_ms / 1000))
+        faults = Faults(args.drop_fraction, args.slow_fraction, _gap_range(args.slow_gap_ms),
+                        args.seed)
+        run(serve(args.host, args.port, args.event_gap_ms / 1000, faults))
 
 
 if __name__ == "__main__":
