@@ -104,6 +104,7 @@ class Settings:
     replay_dir: Path = FIXTURES_DIR
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    first_byte_timeout: float = 300.0  # until Gemini's answer begins (a model may think long)
     fetch_max_bytes: int = 20 * 1024 * 1024  # media linked by URL: largest download
     fetch_timeout: float = 10.0
     fetch_allow_private: bool = False  # allow media URLs on loopback/private addresses
@@ -135,6 +136,8 @@ class Settings:
             replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURES_DIR),
             connect_timeout=_seconds(env, "ADAPTER_CONNECT_TIMEOUT", 10.0),
             read_timeout=_seconds(env, "ADAPTER_READ_TIMEOUT", 300.0),
+            first_byte_timeout=_seconds(env, "ADAPTER_FIRST_BYTE_TIMEOUT",
+                                        _seconds(env, "ADAPTER_READ_TIMEOUT", 300.0)),
             fetch_max_bytes=int(_seconds(env, "ADAPTER_FETCH_MAX_BYTES", 20 * 1024 * 1024)),
             fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
             fetch_allow_private=env.get("ADAPTER_FETCH_ALLOW_PRIVATE", "").lower()

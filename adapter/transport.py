@@ -154,16 +154,19 @@ class _Connection(asyncio.Protocol):
 class _ResponseStream(httpx.AsyncByteStream):
     """The body of one response; gives the connection back to the pool when read to the end."""
 
-    def __init__(self, pool: FastTransport, connection: _Connection, timeout: float | None) -> None:
+    def __init__(self, pool: FastTransport, connection: _Connection, timeout: float | None,
+                 first_timeout: float | None) -> None:
         self._pool = pool
         self._connection = connection
-        self._timeout = timeout
+        self._timeout = first_timeout  # until the first body bytes; then `timeout` per gap
+        self._gap_timeout = timeout
         self._released = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
         while True:
             if connection.body:
+                self._timeout = self._gap_timeout
                 yield connection.take_body()
                 continue
             if connection.complete:
@@ -272,6 +275,8 @@ class FastTransport(httpx.AsyncBaseTransport):
         port = url.port or (443 if url.raw_scheme == b"https" else 80)
         origin = (url.raw_scheme, url.raw_host, port)
         timeouts = request.extensions.get("timeout", {})
+        # A caller may allow longer (a model thinking) before the answer's first byte.
+        first_byte = request.extensions.get("first_byte_timeout", timeouts.get("read"))
         head = _request_head(request)
         body = await request.aread()
         payload = head + body if len(body) < 65536 else None
@@ -287,7 +292,7 @@ class FastTransport(httpx.AsyncBaseTransport):
                 assert connection.transport is not None
                 connection.transport.write(body)
             try:
-                await self._wait_for_head(connection, timeouts.get("read"))
+                await self._wait_for_head(connection, first_byte)
             except httpx.TransportError:
                 self._discard(connection)
                 # A kept-alive connection the server had closed: nothing was processed.
@@ -300,7 +305,7 @@ class FastTransport(httpx.AsyncBaseTransport):
             return httpx.Response(
                 connection.status,
                 headers=connection.headers,
-                stream=_ResponseStream(self, connection, timeouts.get("read")),
+                stream=_ResponseStream(self, connection, timeouts.get("read"), first_byte),
                 extensions={"http_version": b"HTTP/1.1"},
             )
         raise AssertionError("unreachable")

@@ -23,11 +23,11 @@ log = logging.getLogger("adapter.upstream")
 _MAX_MODEL_PAGES = 20
 
 
-def _transport_error(exc: httpx.HTTPError, base_url: str, timeout: float) -> AdapterError:
+def _transport_error(exc: httpx.HTTPError, base_url: str) -> AdapterError:
     if isinstance(exc, httpx.TimeoutException):
         return AdapterError(
-            f"The Gemini API at {base_url} did not answer in time ({type(exc).__name__}, "
-            f"limit {timeout:g} s).", 504, code="upstream_timeout")
+            f"The Gemini API at {base_url} did not answer in time ({type(exc).__name__}: "
+            f"{exc}).", 504, code="upstream_timeout")
     return AdapterError(
         f"Could not reach the Gemini API at {base_url}: {type(exc).__name__}.", 502,
         code="upstream_unreachable")
@@ -78,9 +78,8 @@ class GeminiStream:
                 yield [_parse(payload) for payload in payloads]
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.TimeoutException):
-                raise AdapterError(
-                    f"Gemini sent nothing for {self._client.read_timeout:g} s mid-stream.", 504,
-                    code="upstream_timeout") from None
+                raise AdapterError(f"Gemini sent nothing for the time allowed: {exc}.", 504,
+                                   code="upstream_timeout") from None
             raise AdapterError(f"The connection to Gemini broke mid-stream: {type(exc).__name__}.",
                                502, code="upstream_disconnected") from None
         if decoder.pending.strip():
@@ -100,10 +99,11 @@ class GeminiClient:
     def __init__(self, http: httpx.AsyncClient, base_url: str, read_timeout: float,
                  secrets: tuple[str, ...] = (), pool: KeyPool | None = None,
                  retry: RetryPolicy | None = None, max_streams: int = 0,
-                 queue_timeout: float = 5.0) -> None:
+                 queue_timeout: float = 5.0, first_byte_timeout: float | None = None) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self.read_timeout = read_timeout
+        self.first_byte_timeout = first_byte_timeout or read_timeout
         self._secrets = secrets
         self._pool = pool
         self.retry = retry or RetryPolicy()
@@ -120,7 +120,7 @@ class GeminiClient:
             note_upstream(None)  # for the access log and metrics: a call with no answer
             log.warning("upstream %s %s failed: %s", request.method, request.url.path,
                         type(exc).__name__)
-            raise _transport_error(exc, self.base_url, self.read_timeout) from None
+            raise _transport_error(exc, self.base_url) from None
         note_upstream(response.status_code)
         if response.status_code >= 400:
             try:
@@ -154,8 +154,10 @@ class GeminiClient:
         attempt = 0
         try:
             while True:
-                request = self._http.build_request("POST", url, content=content, headers={
-                    "x-goog-api-key": key, "content-type": "application/json"})
+                request = self._http.build_request(
+                    "POST", url, content=content,
+                    headers={"x-goog-api-key": key, "content-type": "application/json"},
+                    extensions={"first_byte_timeout": self.first_byte_timeout})
                 try:
                     response = await self._send(request, key, stream=True)
                 except AdapterError as error:
