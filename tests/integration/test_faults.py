@@ -186,13 +186,13 @@ def test_sigterm_lets_streams_finish_then_ends_them(fake_server) -> None:
 
 
 def test_first_byte_and_idle_timeouts_are_separate(start_adapter, fake: FakeGemini) -> None:
-    url = start_adapter(GEMINI_API_KEY="k", ADAPTER_FIRST_BYTE_TIMEOUT="2",
-                        ADAPTER_READ_TIMEOUT="0.3", ADAPTER_RETRIES="0")
+    url = start_adapter(GEMINI_API_KEY="k", ADAPTER_FIRST_BYTE_TIMEOUT="2.5",
+                        ADAPTER_READ_TIMEOUT="0.4", ADAPTER_RETRIES="0")
     events = Reply.sse("stream-sse-text.txt").chunks
     fake.queue(Reply(chunks=events, pauses={0: 0.8}))  # thinks 0.8 s, then streams steadily
     response = post(url)
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == PARIS
-    fake.queue(Reply(chunks=events, pauses={0: 3.0}))  # past the first-byte limit
+    fake.queue(Reply(chunks=events, pauses={0: 4.0}))  # past the first-byte limit
     error = assert_openai_error(post(url, {**HELLO, "stream": True}), 504)
     assert error["code"] == "upstream_timeout"
