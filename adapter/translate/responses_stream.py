@@ -126,7 +126,7 @@ class ResponsesEmitter:
             events.append(self._event("response.reasoning_summary_part.done", item_id=item["id"],
                                       output_index=index, summary_index=0, part=part))
         events.append(self._event("response.output_item.done", output_index=index,
-                                  item=orjson.loads(orjson.dumps(item))))
+                                  item=item))  # final from here on: no copy needed
         return events
 
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
@@ -242,7 +242,7 @@ class ResponsesEmitter:
             response["status"] = "completed"
         kind = "response.completed" if response["status"] == "completed" else \
             "response.incomplete"
-        events.append(self._event(kind, response=self._snapshot()))
+        events.append(self._event(kind, response=response))  # final: no copy needed
         return events
 
     def fail(self, error: AdapterError) -> list[dict[str, Any]]:
