@@ -14,7 +14,7 @@ import httpx
 import orjson
 
 from .keys import KeyPool
-from .observability import note_upstream
+from .observability import current, note_upstream
 from .sse import JSONArrayDecoder, SSEDecoder
 from .translate.errors import AdapterError, from_gemini_error
 
@@ -129,7 +129,11 @@ class GeminiClient:
                 raw = b""
             finally:
                 await response.aclose()
-            raise self._error(response.status_code, raw, key, request.url.path)
+            error = self._error(response.status_code, raw, key, request.url.path)
+            if error.retry_after is None:  # no RetryInfo: the HTTP header, when it is seconds
+                header = response.headers.get("retry-after", "")
+                error.retry_after = float(header) if header.isdigit() else None
+            raise error
         return response
 
     def _error(self, status: int, raw: bytes, key: str, path: str) -> AdapterError:
@@ -165,6 +169,7 @@ class GeminiClient:
                     if wait is None:
                         raise
                     attempt += 1
+                    current().retries += 1  # for the access log and metrics
                     if self._pool is not None and self._pool.owns(key):
                         key = self._pool.next()
                     log.info("retrying %s after %s (attempt %d, in %.1f s)", model, error.status,

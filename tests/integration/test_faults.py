@@ -66,6 +66,16 @@ def test_long_retry_delay_goes_to_the_client(retrying, fake: FakeGemini) -> None
     assert len(fake.seen) == 1
 
 
+def test_retry_after_header_is_honoured_without_retry_info(retrying, fake: FakeGemini) -> None:
+    busy = {"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}}
+    fake.queue(*[Reply(status=503, chunks=[json.dumps(busy).encode()],
+                       content_type="application/json", headers={"retry-after": "30"})] * 3)
+    response = post(retrying)
+    assert_openai_error(response, 503)
+    assert response.headers["retry-after"] == "30"
+    assert len(fake.seen) == 1  # 30 s is longer than the adapter waits: no retry
+
+
 def test_server_error_is_retried(retrying, fake: FakeGemini) -> None:
     overloaded = {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
     fake.queue(Reply.body(overloaded, 503), Reply.sse("stream-sse-text.txt"))
@@ -153,9 +163,10 @@ def test_model_alias_reports_the_name_asked_for(start_adapter, fake: FakeGemini)
 
 
 def test_stalled_stream_ends_with_an_error_event(start_adapter, fake: FakeGemini) -> None:
-    url = start_adapter(GEMINI_API_KEY="k", ADAPTER_READ_TIMEOUT="0.3")
+    url = start_adapter(GEMINI_API_KEY="k", ADAPTER_READ_TIMEOUT="0.3",
+                        ADAPTER_FIRST_BYTE_TIMEOUT="5")
     events = Reply.sse("stream-sse-text.txt").chunks
-    fake.queue(Reply(chunks=events, pauses={1: 1.0}))  # silent for 1 s after the first event
+    fake.queue(Reply(chunks=events, pauses={1: 1.5}))  # silent for 1 s after the first event
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
     received = []
     with pytest.raises(openai.APIError) as info:
