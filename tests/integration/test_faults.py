@@ -11,8 +11,12 @@ import httpx
 import openai
 import pytest
 
+from adapter.app import create_app
+from adapter.config import Settings
+
 from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..processes import adapter_process
+from ..servers import serve
 from .shapes import assert_openai_error
 
 MODEL = "gemini-2.5-flash"
@@ -196,14 +200,18 @@ def test_sigterm_lets_streams_finish_then_ends_them(fake_server) -> None:
     assert b"[DONE]" not in rest
 
 
-def test_first_byte_and_idle_timeouts_are_separate(start_adapter, fake: FakeGemini) -> None:
-    url = start_adapter(GEMINI_API_KEY="k", ADAPTER_FIRST_BYTE_TIMEOUT="2.5",
-                        ADAPTER_READ_TIMEOUT="0.4", ADAPTER_RETRIES="0")
+def test_first_byte_and_idle_timeouts_are_separate(tmp_path) -> None:
+    fake = FakeGemini()  # its own fake and adapter: timing tests must not share a queue
     events = Reply.sse("stream-sse-text.txt").chunks
-    fake.queue(Reply(chunks=events, pauses={0: 0.8}))  # thinks 0.8 s, then streams steadily
-    response = post(url)
-    assert response.status_code == 200
-    assert response.json()["choices"][0]["message"]["content"] == PARIS
-    fake.queue(Reply(chunks=events, pauses={0: 4.0}))  # past the first-byte limit
-    error = assert_openai_error(post(url, {**HELLO, "stream": True}), 504)
-    assert error["code"] == "upstream_timeout"
+    with serve(fake) as fake_url, serve(create_app(Settings.from_env({
+            "GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": "k", "ADAPTER_RETRIES": "0",
+            "ADAPTER_FIRST_BYTE_TIMEOUT": "2.5", "ADAPTER_READ_TIMEOUT": "0.4",
+            "ADAPTER_STORE": str(tmp_path / "store.sqlite3")}))) as url:
+        fake.queue(Reply(chunks=events, pauses={0: 0.8}))  # thinks 0.8 s, then streams
+        response = post(url)
+        assert response.status_code == 200
+        assert response.json()["choices"][0]["message"]["content"] == PARIS
+        fake.queue(Reply(chunks=events, pauses={0: 4.0}))  # past the first-byte limit
+        error = assert_openai_error(post(url, {**HELLO, "stream": True}), 504)
+        assert error["code"] == "upstream_timeout"
+        assert len(fake.seen) == 2
