@@ -218,6 +218,10 @@ class GeminiClient:
     async def _get_json(self, path: str, key: str, params: dict[str, Any] | None = None) -> Any:
         request = self._http.build_request(
             "GET", f"{self.base_url}{path}", params=params, headers=self._headers(key))
+        return await self._json(request, key)
+
+    async def _json(self, request: httpx.Request, key: str) -> Any:
+        """Send a request whose whole answer is one JSON body, and parse it."""
         response = await self._send(request, key, stream=False)
         try:
             return orjson.loads(response.content)
@@ -248,9 +252,4 @@ class GeminiClient:
             content=orjson.dumps(body),
             headers={**self._headers(key), "content-type": "application/json"},
         )
-        response = await self._send(request, key, stream=False)
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise AdapterError("Gemini answered with a body that is not JSON.", 502,
-                               code="upstream_bad_response") from None
+        return await self._json(request, key)

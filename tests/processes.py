@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -21,16 +22,20 @@ class Running(str):
 
 
 @contextmanager
-def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
+def adapter_process(*args: str, env: dict[str, str] | None = None,
+                    output: Path | None = None) -> Iterator[Running]:
     """Run the adapter with the given CLI arguments until the block ends; yields its URL
-    (with `.process`)."""
+    (with `.process`). Its output goes to `output` when given."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("GEMINI_", "ADAPTER_"))}
     environ.update(env or {})
+    sink = output.open("wb") if output is not None else subprocess.PIPE
     process = subprocess.Popen(
         [sys.executable, "-m", "adapter", "--host", "127.0.0.1", "--port", str(port), *args],
-        env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env=environ, stdout=sink, stderr=subprocess.STDOUT)
+    if output is not None:
+        sink.close()  # the child has its own copy
     url = Running(f"http://127.0.0.1:{port}")
     url.process = process
     try:
@@ -42,8 +47,9 @@ def adapter_process(*args: str, env: dict[str, str] | None = None) -> Iterator[R
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"adapter did not start:\n{output}")
+                printed = process.stdout.read().decode() if process.stdout else \
+                    output.read_text() if output else ""
+                raise RuntimeError(f"adapter did not start:\n{printed}")
             time.sleep(0.05)
         yield url
     finally:

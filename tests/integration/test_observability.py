@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import adapter_process
-from ..servers import free_port
 from .conftest import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
@@ -315,38 +310,11 @@ def test_several_workers_get_a_metrics_directory_of_their_own() -> None:
 # python -m adapter configures the access log
 
 
-@contextmanager
-def adapter_output(*args: str, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
-    """`python -m adapter` with its output in a file: yields its URL and the file's path."""
-    port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "ADAPTER_"))}
-    output = Path(env.pop("OUTPUT"))
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "adapter", "--host", "127.0.0.1", "--port", str(port), *args],
-            env={**environ, **env}, stdout=sink, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None and time.monotonic() < deadline, \
-                    output.read_text()
-                time.sleep(0.05)
-            yield url, output
-        finally:
-            process.terminate()
-            process.wait(15)
-
-
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_python_m_adapter_writes_the_access_line(log_format: str, tmp_path: Path) -> None:
-    env = {"OUTPUT": str(tmp_path / "out.log"), "ADAPTER_LOG_FORMAT": log_format}
-    with adapter_output("--upstream", "replay", env=env) as (url, output):
+    output = tmp_path / "out.log"
+    env = {"ADAPTER_LOG_FORMAT": log_format}
+    with adapter_process("--upstream", "replay", env=env, output=output) as url:
         assert post(url, {"model": MODEL, "messages": HELLO},
                     **{"x-request-id": "cli-line-1"}).status_code == 200
         deadline = time.monotonic() + 5
