@@ -293,10 +293,13 @@ class FastTransport(httpx.AsyncBaseTransport):
                 connection.transport.write(body)
             try:
                 await self._wait_for_head(connection, first_byte)
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 self._discard(connection)
-                # A kept-alive connection the server had closed: nothing was processed.
-                if reused and not connection.bytes_seen:
+                # A kept-alive connection the server had closed: nothing was processed. Not a
+                # timeout: a slow server may be working on the request, and sending it again
+                # would run it twice.
+                if reused and not connection.bytes_seen \
+                        and not isinstance(exc, httpx.TimeoutException):
                     continue
                 raise
             except BaseException:

@@ -206,3 +206,26 @@ async def test_idle_connections_are_closed_after_their_expiry(monkeypatch) -> No
         assert len(transport._open) == 5  # kept for reuse after the burst
         await asyncio.sleep(0.35)
         assert transport._open == set()  # and given back once idle past the expiry
+
+
+async def test_slow_answer_on_a_reused_connection_is_not_sent_twice() -> None:
+    requests: list[bytes] = []
+
+    async def slow_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                requests.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            if len(requests) > 1:
+                await asyncio.sleep(1)  # thinking, past the client's limit
+            writer.write(response(b"ok"))
+            await writer.drain()
+
+    async with httpx.AsyncClient(transport=FastTransport(), timeout=0.3) as http, \
+            server(slow_second) as (url, _):
+        assert (await http.post(url, content=b"first")).content == b"ok"
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(url, content=b"second")  # goes out on the kept-alive connection
+        await asyncio.sleep(0.1)
+    assert len(requests) == 2  # a timeout is not a dead connection: no silent resend
