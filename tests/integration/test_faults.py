@@ -6,6 +6,8 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import openai
@@ -200,18 +202,31 @@ def test_sigterm_lets_streams_finish_then_ends_them(fake_server) -> None:
     assert b"[DONE]" not in rest
 
 
-def test_first_byte_and_idle_timeouts_are_separate(tmp_path) -> None:
-    fake = FakeGemini()  # its own fake and adapter: timing tests must not share a queue
-    events = Reply.sse("stream-sse-text.txt").chunks
+@contextmanager
+def isolated(tmp_path, reply: Reply) -> Iterator[tuple[str, FakeGemini]]:
+    """An adapter with its own fake upstream that answers one scripted reply: timing tests
+    must not share a queue with anything else."""
+    fake = FakeGemini()
+    fake.queue(reply)
     with serve(fake) as fake_url, serve(create_app(Settings.from_env({
             "GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": "k", "ADAPTER_RETRIES": "0",
             "ADAPTER_FIRST_BYTE_TIMEOUT": "2.5", "ADAPTER_READ_TIMEOUT": "0.4",
             "ADAPTER_STORE": str(tmp_path / "store.sqlite3")}))) as url:
-        fake.queue(Reply(chunks=events, pauses={0: 0.8}))  # thinks 0.8 s, then streams
+        yield url, fake
+
+
+def test_a_model_thinking_past_the_idle_limit_is_served(tmp_path) -> None:
+    events = Reply.sse("stream-sse-text.txt").chunks
+    with isolated(tmp_path, Reply(chunks=events, pauses={0: 0.8})) as (url, fake):
         response = post(url)
-        assert response.status_code == 200
+        assert response.status_code == 200, fake.seen
         assert response.json()["choices"][0]["message"]["content"] == PARIS
-        fake.queue(Reply(chunks=events, pauses={0: 4.0}))  # past the first-byte limit
-        error = assert_openai_error(post(url, {**HELLO, "stream": True}), 504)
+
+
+def test_past_the_first_byte_limit_is_a_504(tmp_path) -> None:
+    events = Reply.sse("stream-sse-text.txt").chunks
+    with isolated(tmp_path, Reply(chunks=events, pauses={0: 4.0})) as (url, fake):
+        response = post(url, {**HELLO, "stream": True})
+        error = assert_openai_error(response, 504)
         assert error["code"] == "upstream_timeout"
-        assert len(fake.seen) == 2
+        assert len(fake.seen) == 1
