@@ -25,7 +25,7 @@ import httptools
 import httpx
 
 _HIGH_WATER = 1 << 20  # pause reading when this many body bytes wait for the reader
-_KEEPALIVE_EXPIRY = 15.0  # seconds an idle connection may wait for reuse, then it is closed
+_KEEPALIVE_EXPIRY = 4.0  # idle seconds before reuse stops: under the usual 5 s server timeout
 _SWEEP_EVERY = _KEEPALIVE_EXPIRY / 3  # so none outlives its expiry by more than a third
 _MAX_IDLE = 256  # idle connections kept per origin; beyond, the oldest are closed
 
