@@ -19,6 +19,7 @@ from adapter.translate.errors import AdapterError
 from adapter.translate.messages import translate_messages
 from adapter.translate.stream import StreamTranslator
 
+from .test_messages import assistant, call, tool, user
 from .test_response import GENERATE, build, only_message, recording
 from .test_stream import (
     CREATED,
@@ -39,23 +40,6 @@ SIG_A = ("CloBvj72+4/aTlyeodvVsF6WQseQLaqynO0Ocu6hCxSIV1rJCGFv67dtpjtFqWaborKte+
          "NMQEXVmXPYPa87j/74GGwi14Qwvde1kfemWz/+cRwpf2EDDKELVYuZ56LWb6pmPj4kyXPBERjn3dCiTrAhaysdd"
          "21dD0/t3xSXCKNFbPTDjK6IeGzqAGRFeL5D37oKPrh2N")
 SIG_B = ("EjQKMgFyyNp8EcK2k/joUmmIxJlqtIvdJP/1F+ziwsCn9P4uyk2ZNeBiYz2Um4GXD4IEGlE9")
-
-
-def user(content: Any) -> dict[str, Any]:
-    return {"role": "user", "content": content}
-
-
-def assistant(content: Any = None, **extra: Any) -> dict[str, Any]:
-    return {"role": "assistant", "content": content, **extra}
-
-
-def call(call_id: str, name: str, arguments: Any = "{}") -> dict[str, Any]:
-    return {"id": call_id, "type": "function",
-            "function": {"name": name, "arguments": arguments}}
-
-
-def tool(call_id: str, content: Any) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
 
 
 def contents_of(messages: list[Any]) -> list[dict[str, Any]]:
