@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from . import tool_ids, validate
+from . import code_execution, image_output, tool_ids, validate
 from .content import content_parts, text_of
 from .errors import InvalidRequest
 
@@ -137,7 +137,14 @@ def translate_messages(messages: Any) -> tuple[list[dict[str, Any]], dict[str, A
 def _assistant_parts(
     message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]]
 ) -> list[dict[str, Any]]:
-    parts = content_parts(message.get("content"), f"{where}.content")
+    runs = message.get("code_execution")
+    if runs:  # the code Gemini ran, rendered in the content: give Gemini back its parts
+        text = text_of(message.get("content"), f"{where}.content")
+        parts = code_execution.history_parts(text, runs, where)
+    else:
+        parts = content_parts(message.get("content"), f"{where}.content")
+    if images := message.get("images"):
+        parts.extend(image_output.history_parts(images, where))
     tool_calls = message.get("tool_calls")
     if tool_calls is not None:
         for j, call in enumerate(validate.array(tool_calls, f"{where}.tool_calls")):

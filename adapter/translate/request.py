@@ -11,11 +11,12 @@ from typing import Any
 from . import validate
 from .content import media_resolution, remote_parts
 from .errors import InvalidRequest
+from .image_output import response_modalities
 from .messages import translate_messages
 from .output import response_format
 from .params import generation_config
 from .reasoning import thinking_config
-from .tools import tool_fields
+from .tools import BUILT_IN, tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 _SNAKE = re.compile(r"_([a-z0-9])")
@@ -27,6 +28,8 @@ _PASSTHROUGH = {
     "safetySettings": "safetySettings", "safety_settings": "safetySettings",
     "cachedContent": "cachedContent", "cached_content": "cachedContent",
 }
+# Gemini's own tools, switched on by name: `extra_body={"code_execution": {}}` and the like.
+_TOOL_SWITCHES = {**BUILT_IN, **{name: name for name in set(BUILT_IN.values())}}
 
 
 @dataclass(slots=True)
@@ -54,12 +57,13 @@ def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_A
 
 def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
     """Gemini fields given directly: top level, or under `extra_body.google` (the spelling of
-    Google's own OpenAI-compatible endpoint)."""
+    Google's own OpenAI-compatible endpoint). Gemini tools come back under "tools"."""
     given: dict[str, Any] = {}
     nested = body.get("extra_body")
     google = nested.get("google") if isinstance(nested, dict) else None
     if google is not None:
         google = validate.mapping(google, "extra_body.google")
+    tools: list[dict[str, Any]] = []
     for source, where in ((body, ""), (google or {}, "extra_body.google.")):
         for name, canonical in _PASSTHROUGH.items():
             if (value := source.get(name)) is None:
@@ -73,6 +77,15 @@ def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(fields.get("thinkingConfig"), dict):
                     fields["thinkingConfig"] = _camel_keys(fields["thinkingConfig"])
                 given.setdefault(canonical, {}).update(fields)
+        for name, tool in _TOOL_SWITCHES.items():
+            if (value := source.get(name)) is not None and value is not False:
+                config = {} if value is True else validate.mapping(value, f"{where}{name}")
+                tools.append({tool: _camel_keys(config)})
+    if google is not None and (extra := google.get("tools")) is not None:
+        for i, tool in enumerate(validate.array(extra, "extra_body.google.tools")):
+            tools.append(_camel_keys(validate.mapping(tool, f"extra_body.google.tools[{i}]")))
+    if tools:
+        given["tools"] = tools
     return given
 
 
@@ -80,6 +93,12 @@ def _camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
     """Field names in Gemini's camelCase, so a caller's `max_output_tokens` replaces ours
     instead of standing beside it. Only names: values (a schema's properties) stay as given."""
     return {_SNAKE.sub(lambda m: m[1].upper(), key): value for key, value in fields.items()}
+
+
+def _distinct(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each Gemini tool once (a tool switched on twice would be refused), where it first
+    appeared, with the settings it was given last."""
+    return list({",".join(tool): tool for tool in tools}.values())
 
 
 def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequest:
@@ -105,6 +124,10 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         config.update(response_format(fmt))
     if resolution := media_resolution(body["messages"]):
         config["mediaResolution"] = resolution
+    if modalities := response_modalities(body, model):
+        config["responseModalities"] = modalities
+    if (image := body.get("image_config")) is not None:
+        config["imageConfig"] = _camel_keys(validate.mapping(image, "image_config"))
     given = _passthrough(body)
     config.update(given.pop("generationConfig", {}))
     if thinking := given.pop("thinkingConfig", None):
@@ -116,8 +139,12 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
     if config:
         gemini["generationConfig"] = config
     gemini.update(tool_fields(body))
+    tools = gemini.get("tools", [])
     if (search := body.get("web_search_options")) is not None:
         validate.mapping(search, "web_search_options")
-        gemini.setdefault("tools", []).append({"googleSearch": {}})
+        tools.append({"googleSearch": {}})
+    tools.extend(given.pop("tools", ()))
+    if tools:
+        gemini["tools"] = _distinct(tools)
     gemini.update(given)
     return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents))

@@ -13,10 +13,13 @@ from .usage import usage
 
 
 class _Choice:
-    __slots__ = ("annotations", "content", "finish_reason", "logprobs", "reasoning", "tool_calls")
+    __slots__ = ("annotations", "code_runs", "content", "finish_reason", "images", "logprobs",
+                 "reasoning", "tool_calls")
 
     def __init__(self) -> None:
         self.annotations: list[dict[str, Any]] = []
+        self.images: list[dict[str, Any]] = []
+        self.code_runs: dict[int, dict[str, Any]] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.tool_calls: dict[int, dict[str, Any]] = {}
@@ -42,6 +45,10 @@ class CompletionBuilder:
             if text := delta.get("reasoning_content"):
                 state.reasoning.append(text)
             state.annotations.extend(delta.get("annotations", ()))
+            state.images.extend(delta.get("images", ()))
+            for run in delta.get("code_execution", ()):
+                merged = state.code_runs.setdefault(run["index"], {})
+                merged.update((k, v) for k, v in run.items() if k != "index")
             for call in delta.get("tool_calls", ()):
                 state.tool_calls[call["index"]] = {k: v for k, v in call.items() if k != "index"}
             if (result := choice.get("logprobs")) is not None:
@@ -64,6 +71,10 @@ class CompletionBuilder:
                 message["reasoning_content"] = "".join(state.reasoning)
             if state.annotations:
                 message["annotations"] = state.annotations
+            if state.images:
+                message["images"] = state.images
+            if state.code_runs:
+                message["code_execution"] = [state.code_runs[i] for i in sorted(state.code_runs)]
             if state.tool_calls:
                 message["tool_calls"] = [state.tool_calls[i] for i in sorted(state.tool_calls)]
             choices.append({

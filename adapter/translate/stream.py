@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 
 from . import tool_ids
+from .code_execution import CodeRuns, render_code, render_result
 from .errors import AdapterError, from_gemini_error
 from .finish import FAILED_TURNS, finish_reason
 from .grounding import url_citations
+from .image_output import image_entry
 from .logprobs import logprobs
 from .usage import usage
 
@@ -18,11 +20,13 @@ from .usage import usage
 class _Candidate:
     """What the translator remembers about one candidate (one OpenAI choice)."""
 
-    __slots__ = ("citations", "finished", "role_sent", "text", "tool_calls")
+    __slots__ = ("citations", "finished", "images", "role_sent", "runs", "text", "tool_calls")
 
     def __init__(self) -> None:
         self.role_sent = False
         self.tool_calls = 0
+        self.images = 0
+        self.runs: CodeRuns | None = None  # code execution, once Gemini runs some
         self.finished = False
         self.text: list[str] = []  # the answer so far, for grounding offsets
         self.citations = 0  # url_citation annotations sent so far
@@ -121,16 +125,30 @@ class StreamTranslator:
                 if not text:
                     continue
                 if part.get("thought"):
-                    key = "reasoning_content"
+                    _append(delta, "reasoning_content", text)
                 else:
-                    key = "content"
                     state.text.append(text)
-                delta[key] = delta[key] + text if key in delta else text
+                    _append(delta, "content", text)
             elif (call := part.get("functionCall")) is not None:
                 calls = delta.setdefault("tool_calls", [])
                 calls.append(_tool_call_delta(call, part.get("thoughtSignature"),
                                               state.tool_calls))
                 state.tool_calls += 1
+            elif (blob := part.get("inlineData")) is not None:
+                if not part.get("thought"):  # drafts an image model makes while thinking
+                    delta.setdefault("images", []).append(
+                        image_entry(blob, part.get("thoughtSignature"), state.images))
+                    state.images += 1
+            elif (code := part.get("executableCode")) is not None:
+                runs = state.runs = state.runs or CodeRuns()
+                run = runs.code(code, part.get("thoughtSignature"))
+                delta.setdefault("code_execution", []).append(run)
+                _append(delta, "content", render_code(run["language"], run["code"]))
+            elif (result := part.get("codeExecutionResult")) is not None:
+                runs = state.runs = state.runs or CodeRuns()
+                run = runs.result(result)
+                delta.setdefault("code_execution", []).append(run)
+                _append(delta, "content", render_result(run["outcome"], run["output"]))
 
     def finish(self) -> dict[str, Any] | None:
         """Check the stream ended properly; the final usage chunk when the client asked for one."""
@@ -146,6 +164,10 @@ class StreamTranslator:
         chunk = self._chunk([])
         chunk["usage"] = usage(self.usage_metadata or {})
         return chunk
+
+
+def _append(delta: dict[str, Any], key: str, text: str) -> None:
+    delta[key] = delta[key] + text if key in delta else text
 
 
 def _tool_call_delta(call: dict[str, Any], signature: str | None, index: int) -> dict[str, Any]:

@@ -13,6 +13,9 @@ from .schema import function_parameters
 # Gemini function names: letters, digits, underscores, dots, colons and dashes, at most 128.
 _FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
 _MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
+# OpenAI-style tool types that switch on one of Gemini's own tools.
+BUILT_IN = {"code_interpreter": "codeExecution", "code_execution": "codeExecution",
+            "url_context": "urlContext", "google_search": "googleSearch"}
 
 
 def _declaration(function: Any, where: str) -> dict[str, Any]:
@@ -33,15 +36,21 @@ def _declaration(function: Any, where: str) -> dict[str, Any]:
     return declaration
 
 
-def function_declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Gemini functionDeclarations for `tools` (type function) and legacy `functions`."""
+def function_declarations(body: dict[str, Any], built_in: list[str]) -> list[dict[str, Any]]:
+    """Gemini functionDeclarations for `tools` (type function) and legacy `functions`; the
+    Gemini tools that other `tools` entries switch on are added to `built_in`."""
     declarations = []
     if (tools := body.get("tools")) is not None:
         for i, tool in enumerate(validate.array(tools, "tools")):
             tool = validate.mapping(tool, f"tools[{i}]")
             kind = tool.get("type", "function")
+            if kind in BUILT_IN:
+                built_in.append(BUILT_IN[kind])
+                continue
             if kind != "function":
-                raise InvalidRequest(f"Tool type {kind!r} is not supported.", f"tools[{i}].type")
+                raise InvalidRequest(
+                    f"Tool type {kind!r} is not supported; use function, "
+                    f"{', '.join(BUILT_IN)}.", f"tools[{i}].type")
             declarations.append(_declaration(tool.get("function"), f"tools[{i}].function"))
     if (functions := body.get("functions")) is not None:
         for i, function in enumerate(validate.array(functions, "functions")):
@@ -75,12 +84,15 @@ def _choice(choice: Any, param: str, declared: set[str]) -> dict[str, Any]:
 
 def tool_fields(body: dict[str, Any]) -> dict[str, Any]:
     """The `tools` and `toolConfig` fields of the Gemini request (empty when there are none)."""
-    declarations = function_declarations(body)
+    built_in: list[str] = []
+    declarations = function_declarations(body, built_in)
     if (parallel := body.get("parallel_tool_calls")) is not None:
         validate.boolean(parallel, "parallel_tool_calls")  # Gemini decides; accepted as a hint
     fields: dict[str, Any] = {}
     if declarations:
         fields["tools"] = [{"functionDeclarations": declarations}]
+    for name in dict.fromkeys(built_in):
+        fields.setdefault("tools", []).append({name: {}})
     declared = {d["name"] for d in declarations}
     if (choice := body.get("tool_choice")) is not None:
         config = _choice(choice, "tool_choice", declared)

@@ -12,6 +12,7 @@ import pytest
 
 from adapter.sse import JSONArrayDecoder, SSEDecoder
 from adapter.translate import tool_ids
+from adapter.translate.code_execution import render_code, render_result
 from adapter.translate.errors import AdapterError
 from adapter.translate.stream import StreamTranslator
 
@@ -77,8 +78,18 @@ def parts(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
 
 
 def recorded_text(events: list[dict[str, Any]], thought: bool, index: int = 0) -> str:
-    return "".join(p["text"] for p in parts(events, index)
-                   if "text" in p and bool(p.get("thought")) == thought)
+    """The answer's text (or thoughts); code Gemini ran is in the answer as Markdown."""
+    text = []
+    for p in parts(events, index):
+        if "text" in p and bool(p.get("thought")) == thought:
+            text.append(p["text"])
+        elif "executableCode" in p and not thought:
+            text.append(render_code(p["executableCode"]["language"],
+                                    p["executableCode"]["code"]))
+        elif "codeExecutionResult" in p and not thought:
+            result = p["codeExecutionResult"]
+            text.append(render_result(result["outcome"], result.get("output")))
+    return "".join(text)
 
 
 def recorded_calls(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
@@ -105,13 +116,19 @@ def expected_usage(meta: dict[str, Any]) -> dict[str, Any]:
     prompt = meta.get("promptTokenCount", 0) + meta.get("toolUsePromptTokenCount", 0)
     thoughts = meta.get("thoughtsTokenCount", 0)
     completion = meta.get("candidatesTokenCount", 0) + thoughts
-    return {
+    usage = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": meta.get("totalTokenCount", prompt + completion),
         "prompt_tokens_details": {"cached_tokens": meta.get("cachedContentTokenCount", 0)},
         "completion_tokens_details": {"reasoning_tokens": thoughts},
     }
+    for details, key in (("promptTokensDetails", "prompt_tokens_details"),
+                         ("candidatesTokensDetails", "completion_tokens_details")):
+        for detail in meta.get(details, ()):
+            if detail["modality"] == "IMAGE":
+                usage[key]["image_tokens"] = detail["tokenCount"]
+    return usage
 
 
 def choices(chunks: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
@@ -418,12 +435,11 @@ def test_error_event_without_code_is_a_500() -> None:
     {"candidates": [{"content": {}, "index": 0, "groundingMetadata": {}}]},
     {"candidates": [{"index": 0, "citationMetadata": {"citationSources": []}}]},
     {"candidates": [candidate({"text": ""}, {"text": "", "thoughtSignature": "c2ln"})]},
-    {"candidates": [candidate({"executableCode": {"code": "print(1)"}},
-                              {"codeExecutionResult": {"outcome": "OUTCOME_OK"}},
-                              {"inlineData": {"mimeType": "image/png", "data": "AA=="}},
-                              {"unknownPart": True})]},
+    {"candidates": [candidate({"unknownPart": True})]},
+    {"candidates": [candidate({"inlineData": {"mimeType": "image/png", "data": "AA=="},
+                               "thought": True})]},
 ], ids=["empty", "no-candidates", "usage-only", "feedback-without-block", "no-parts",
-        "empty-content", "no-content", "empty-texts", "non-text-parts"])
+        "empty-content", "no-content", "empty-texts", "unknown-parts", "thought-image"])
 def test_events_with_nothing_to_say_produce_no_chunk(quiet: dict[str, Any]) -> None:
     translator = StreamTranslator(MODEL, CREATED)
     assert translator.translate(quiet) is None

@@ -65,7 +65,7 @@ def check_declarations(declarations: list[dict[str, Any]]) -> None:
 
 
 def function_declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
-    declarations = declarations_of(body)
+    declarations = declarations_of(body, [])
     check_declarations(declarations)
     return declarations
 
@@ -252,7 +252,7 @@ def test_parallel_tool_calls_must_be_a_boolean(value: Any) -> None:
     ({"tools": [WEATHER, "get_time"]}, "tools[1]"),
     ({"tools": [None]}, "tools[0]"),
     ({"tools": [{"type": "retrieval"}]}, "tools[0].type"),
-    ({"tools": [TIME, {"type": "code_interpreter"}]}, "tools[1].type"),
+    ({"tools": [TIME, {"type": "file_search"}]}, "tools[1].type"),
     ({"tools": [{"type": "custom", "custom": {"name": "x"}}]}, "tools[0].type"),
     ({"tools": [{"type": "function"}]}, "tools[0].function"),
     ({"tools": [{"type": "function", "function": "get_time"}]}, "tools[0].function"),

@@ -1,0 +1,59 @@
+"""Images in answers: `modalities` -> `responseModalities`, and Gemini `inlineData` answer parts
+<-> the `images` list of an OpenAI message (the field OpenAI-compatible routers and LiteLLM use).
+
+An entry is `{"index", "type": "image_url", "image_url": {"url": "data:<mime>;base64,..."}}`, plus
+`thought_signature` when Gemini signed the image (Gemini 3 image models need it back to keep
+editing the same picture).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import validate
+from .content import content_parts
+from .errors import InvalidRequest
+
+_MODALITIES = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO"}
+
+
+def is_image_model(model: str) -> bool:
+    """Gemini's image models (gemini-2.5-flash-image, gemini-3-pro-image-preview, ...)."""
+    return "-image" in model
+
+
+def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
+    """`generationConfig.responseModalities` for `modalities`; an image model answers with text
+    and images unless told otherwise."""
+    modalities = body.get("modalities")
+    if modalities is None:
+        return ["TEXT", "IMAGE"] if is_image_model(model) else None
+    result = []
+    for i, modality in enumerate(validate.array(modalities, "modalities")):
+        if modality not in _MODALITIES:
+            raise InvalidRequest(f"'modalities[{i}]' must be one of text, image, audio, not "
+                                 f"{modality!r}.", f"modalities[{i}]")
+        result.append(_MODALITIES[modality])
+    return result or None
+
+
+def image_entry(blob: dict[str, Any], signature: str | None, index: int) -> dict[str, Any]:
+    """The `images` entry for one inlineData part of an answer."""
+    url = f"data:{blob.get('mimeType') or 'image/png'};base64,{blob.get('data') or ''}"
+    entry: dict[str, Any] = {"index": index, "type": "image_url", "image_url": {"url": url}}
+    if signature:
+        entry["thought_signature"] = signature
+    return entry
+
+
+def history_parts(images: Any, where: str) -> list[dict[str, Any]]:
+    """The model parts for the `images` an assistant message carries back."""
+    entries = [validate.mapping(entry, f"{where}.images[{i}]")
+               for i, entry in enumerate(validate.array(images, f"{where}.images"))]
+    parts = content_parts([{"type": "image_url", "image_url": entry.get("image_url")}
+                           for entry in entries], f"{where}.images")
+    for i, (entry, part) in enumerate(zip(entries, parts, strict=True)):
+        if (signature := entry.get("thought_signature")) is not None:
+            part["thoughtSignature"] = validate.string(
+                signature, f"{where}.images[{i}].thought_signature")
+    return parts
