@@ -24,6 +24,7 @@ from .responses import JSONResponse, error_response, plain_error
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings
+from .routes.images import image_edits, image_generations
 from .routes.models import get_model, list_models
 from .routes.responses import create_response, delete_response, get_response, list_input_items
 from .store import open_store
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None,
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/images/generations", image_generations, methods=["POST"]),
+            Route("/v1/images/edits", image_edits, methods=["POST"]),
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
             Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),

@@ -253,3 +253,13 @@ class GeminiClient:
             headers={**self._headers(key), "content-type": "application/json"},
         )
         return await self._json(request, key)
+
+    async def generate_content(self, model: str, body: dict[str, Any],
+                               key: str) -> dict[str, Any]:
+        """POST generateContent (the whole answer at once) and return Gemini's parsed answer."""
+        request = self._http.build_request(
+            "POST", f"{self.base_url}/v1beta/models/{quote(model)}:generateContent",
+            content=orjson.dumps(body),
+            headers={**self._headers(key), "content-type": "application/json"},
+        )
+        return await self._json(request, key)

@@ -1,7 +1,9 @@
-"""What every route needs: the shared state and the parsed JSON body."""
+"""What every route needs: the shared state, the parsed JSON body, concurrent upstream calls."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +38,8 @@ def _too_large(limit: int) -> AdapterError:
                         "accepts (ADAPTER_MAX_BODY_BYTES).", 413, code="request_too_large")
 
 
-async def json_body(request: Request) -> Any:
-    """The parsed body; 413 beyond ADAPTER_MAX_BODY_BYTES (checked before reading it all)."""
+async def limited_body(request: Request) -> bytes:
+    """The whole body; 413 beyond ADAPTER_MAX_BODY_BYTES (checked before reading it all)."""
     limit = state_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -48,8 +50,25 @@ async def json_body(request: Request) -> Any:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed body, within the size limit."""
+    raw = await limited_body(request)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+async def all_of(calls: list[Awaitable[Any]]) -> list[Any]:
+    """Every call's result, in order, run concurrently; the first failure cancels the rest."""
+    if len(calls) == 1:
+        return [await calls[0]]
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..observability import requested
 from ..responses import JSONResponse
 from ..translate.embeddings import embeddings_request, embeddings_response
-from .common import json_body, state_of
+from .common import all_of, json_body, state_of
 
 
 async def embeddings(request: Request) -> Response:
@@ -21,20 +17,8 @@ async def embeddings(request: Request) -> Response:
     body = await json_body(request)
     observed = requested(body)  # the model, for the access log and metrics
     embed = embeddings_request(body, state.settings.model_map)
-    responses = await _all([state.gemini.batch_embed(embed.model, batch, key)
-                            for batch in embed.batches])
+    responses = await all_of([state.gemini.batch_embed(embed.model, batch, key)
+                              for batch in embed.batches])
     answer = embeddings_response(embed, responses, body["model"])
     observed.usage = answer["usage"]
     return JSONResponse(answer)
-
-
-async def _all(calls: list[Awaitable[Any]]) -> list[Any]:
-    """Every call's result, in order, run concurrently; the first failure cancels the rest."""
-    if len(calls) == 1:
-        return [await calls[0]]
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    try:
-        return await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()

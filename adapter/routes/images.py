@@ -1,0 +1,78 @@
+"""POST /v1/images/generations and POST /v1/images/edits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..observability import RequestRecord, requested
+from ..responses import JSONResponse
+from ..translate.errors import InvalidRequest
+from ..translate.images import (
+    MAX_IMAGES,
+    ImagesRequest,
+    Upload,
+    edit_request,
+    generation_request,
+    images_response,
+)
+from .common import AdapterState, all_of, json_body, limited_body, state_of
+
+_MAX_FORM_FIELDS = 64  # far more text fields than the edits API has
+
+
+async def image_generations(request: Request) -> Response:
+    state = state_of(request)
+    key = state.keys.for_request(request)
+    body = await json_body(request)
+    observed = requested(body)  # the model, for the access log and metrics
+    plan = generation_request(body, state.settings.model_map)
+    return await _images(state, key, plan, observed)
+
+
+async def image_edits(request: Request) -> Response:
+    state = state_of(request)
+    key = state.keys.for_request(request)
+    fields = await _form_fields(request)
+    observed = requested({"model": next((v for k, v in fields if k == "model"), None)})
+    plan = edit_request(fields, state.settings.model_map)
+    return await _images(state, key, plan, observed)
+
+
+async def _images(state: AdapterState, key: str, plan: ImagesRequest,
+                  observed: RequestRecord) -> Response:
+    """Make the n generateContent calls at once and answer with their images."""
+    answers = await all_of([state.gemini.generate_content(plan.model, plan.body, key)
+                            for _ in range(plan.n)])
+    answer = images_response(answers, int(time.time()))
+    usage = answer["usage"]
+    observed.usage = {"prompt_tokens": usage["input_tokens"],
+                      "completion_tokens": usage["output_tokens"]}
+    return JSONResponse(answer)
+
+
+async def _form_fields(request: Request) -> list[tuple[str, str | Upload]]:
+    """The multipart form's fields in order, files read into memory."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise InvalidRequest("Image edits must be sent as multipart/form-data.")
+    raw = await limited_body(request)
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
+                                                         max_fields=_MAX_FORM_FIELDS)
+    except HTTPException as exc:
+        raise InvalidRequest(f"The multipart form could not be read: {exc.detail}") from None
+    try:
+        return [(name, Upload(await value.read(), value.content_type)
+                 if isinstance(value, UploadFile) else value)
+                for name, value in form.multi_items()]
+    finally:
+        await form.close()
