@@ -29,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/python -m adapter --host $(HOST) --port $(PORT)
 
 replay: $(STAMP)
-	$(BIN)/python -m adapter --host $(HOST) --port $(PORT) --upstream replay
+	$(BIN)/python -m adapter --host $(HOST) --port $(PORT) --replay
 
 test: $(STAMP) $(CODEX_STAMP)
 	$(BIN)/ruff check adapter tests

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from .config import Settings
+from .config import FIXTURE_RECORDINGS, Settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,11 +22,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(
-        "--upstream", choices=("gemini", "replay"), default=None,
-        help="'gemini' calls GEMINI_BASE_URL; 'replay' answers from recorded Gemini streams "
-             "in fixtures/ with no key and no network (env ADAPTER_UPSTREAM)")
-    parser.add_argument("--replay-dir", default=None,
-                        help="directory of recordings for --upstream replay")
+        "--record", metavar="DIR", default=None,
+        help="write every upstream exchange into DIR as it happens (env ADAPTER_RECORD_DIR)")
+    parser.add_argument(
+        "--replay", metavar="DIR", nargs="?", const=str(FIXTURE_RECORDINGS), default=None,
+        help="answer from the recordings in DIR, with no network and no key (default: the "
+             "recorded examples in fixtures/recordings; env ADAPTER_UPSTREAM=replay and "
+             "ADAPTER_REPLAY_DIR)")
+    parser.add_argument("--replay-timing", action="store_true",
+                        help="replay each chunk at the pace it was recorded")
+    parser.add_argument("--replay-fallthrough", action="store_true",
+                        help="send requests with no recording to the live upstream and record "
+                             "them into the replay directory")
     parser.add_argument("--log-level", default="info",
                         choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument("--access-log", action="store_true",
@@ -52,10 +59,15 @@ def logging_config(level: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     # Workers are separate processes that read their settings from the environment.
-    if args.upstream:
-        os.environ["ADAPTER_UPSTREAM"] = args.upstream
-    if args.replay_dir:
-        os.environ["ADAPTER_REPLAY_DIR"] = os.path.abspath(args.replay_dir)
+    if args.record:
+        os.environ["ADAPTER_RECORD_DIR"] = os.path.abspath(args.record)
+    if args.replay:
+        os.environ["ADAPTER_UPSTREAM"] = "replay"
+        os.environ["ADAPTER_REPLAY_DIR"] = os.path.abspath(args.replay)
+    if args.replay_timing:
+        os.environ["ADAPTER_REPLAY_TIMING"] = "1"
+    if args.replay_fallthrough:
+        os.environ["ADAPTER_REPLAY_FALLTHROUGH"] = "1"
     try:
         settings = Settings.from_env()
     except ValueError as exc:

@@ -19,6 +19,7 @@ from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
 from .media import MediaFetcher, is_public
 from .observability import Metrics, Observability
+from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
 from .responses import JSONResponse, error_response, plain_error
 from .routes.chat import chat_completions
@@ -54,14 +55,28 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return plain_error("The adapter failed unexpectedly; see its log.", 500, "internal_error")
 
 
+def upstream_transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+    """How the adapter reaches Gemini: live (the fast transport; httpx's own, which honours
+    proxy settings, when None), recording, or replaying recordings."""
+    live: httpx.AsyncBaseTransport | None = None
+    if not proxies_configured(os.environ):
+        live = FastTransport()
+    if settings.upstream == "replay":
+        fallthrough = (live or httpx.AsyncHTTPTransport()) if settings.replay_fallthrough else None
+        return ReplayTransport(settings.replay_dir, settings.replay_timing, fallthrough,
+                               settings.secrets)
+    if settings.record_dir is not None:
+        return RecordingTransport(live or httpx.AsyncHTTPTransport(),
+                                  Recorder(settings.record_dir, settings.secrets))
+    return live
+
+
 def create_app(settings: Settings | None = None,
                transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     """Build the app. `transport` replaces the network (tests); by default the settings decide."""
     settings = settings or Settings.from_env()
-    if transport is None and settings.upstream == "replay":
-        transport = ReplayTransport(settings.replay_dir)
-    elif transport is None and not proxies_configured(os.environ):
-        transport = FastTransport()
+    if transport is None:
+        transport = upstream_transport(settings)
 
     metrics = Metrics()
 

@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
+FIXTURE_RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
 STORE_OFF = "off"  # store_path value that disables the response store
 DAY = 86400.0
 
 
 def _split_keys(value: str | None) -> tuple[str, ...]:
     return tuple(key.strip() for key in (value or "").split(",") if key.strip())
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").lower() in ("1", "true", "yes")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -100,8 +104,11 @@ class Settings:
     gemini_api_keys: tuple[str, ...] = ()
     gemini_base_url: str = DEFAULT_BASE_URL
     adapter_api_keys: frozenset[str] = field(default_factory=frozenset)
-    upstream: str = "gemini"  # "gemini" (live) or "replay" (recorded fixtures, no network)
-    replay_dir: Path = FIXTURES_DIR
+    upstream: str = "gemini"  # "gemini" (live) or "replay" (recordings, no network)
+    replay_dir: Path = FIXTURE_RECORDINGS
+    replay_timing: bool = False  # replay chunks at the pace they were recorded
+    replay_fallthrough: bool = False  # no recording: ask the live upstream and record it
+    record_dir: Path | None = None  # record every upstream exchange here
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
     first_byte_timeout: float = 300.0  # until Gemini's answer begins (a model may think long)
@@ -133,15 +140,17 @@ class Settings:
             gemini_base_url=(env.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             adapter_api_keys=frozenset(_split_keys(env.get("ADAPTER_API_KEYS"))),
             upstream=upstream,
-            replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURES_DIR),
+            replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURE_RECORDINGS),
+            replay_timing=_flag(env, "ADAPTER_REPLAY_TIMING"),
+            replay_fallthrough=_flag(env, "ADAPTER_REPLAY_FALLTHROUGH"),
+            record_dir=Path(env["ADAPTER_RECORD_DIR"]) if env.get("ADAPTER_RECORD_DIR") else None,
             connect_timeout=_seconds(env, "ADAPTER_CONNECT_TIMEOUT", 10.0),
             read_timeout=_seconds(env, "ADAPTER_READ_TIMEOUT", 300.0),
             first_byte_timeout=_seconds(env, "ADAPTER_FIRST_BYTE_TIMEOUT",
                                         _seconds(env, "ADAPTER_READ_TIMEOUT", 300.0)),
             fetch_max_bytes=int(_seconds(env, "ADAPTER_FETCH_MAX_BYTES", 20 * 1024 * 1024)),
             fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
-            fetch_allow_private=env.get("ADAPTER_FETCH_ALLOW_PRIVATE", "").lower()
-            in ("1", "true", "yes"),
+            fetch_allow_private=_flag(env, "ADAPTER_FETCH_ALLOW_PRIVATE"),
             store_path=_store_path(env),
             store_retention_seconds=_seconds(env, "ADAPTER_STORE_RETENTION_DAYS", 30.0) * DAY,
             store_max_records=_positive_int(env, "ADAPTER_STORE_MAX_RECORDS", 100_000),
@@ -153,7 +162,7 @@ class Settings:
             model_map=_model_map(env.get("ADAPTER_MODEL_MAP")),
             shutdown_grace=_seconds(env, "ADAPTER_SHUTDOWN_GRACE", 30.0),
             log_format=_log_format(env),
-            log_bodies=env.get("ADAPTER_LOG_BODIES", "").lower() in ("1", "true", "yes"),
+            log_bodies=_flag(env, "ADAPTER_LOG_BODIES"),
         )
 
     @property

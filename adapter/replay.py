@@ -1,20 +1,20 @@
-"""An offline Gemini upstream that answers from recorded responses in `fixtures/`.
+"""`--replay DIR`: an httpx transport that answers from recorded exchanges, with no network and no
+key (file format and matching rules: `recordings.py`).
 
-It is an httpx transport, so the adapter runs exactly as it does live, minus the network. Which
-recording answers a generate request depends only on the request's shape:
+The adapter runs exactly as it does live: the recorded status, headers and body go through the
+same stream decoder, error mapping and retries. A request with no recording gets a 404 naming
+what was asked and how the nearest recording differs; with `fallthrough`, it goes to the live
+upstream instead and is recorded, so the next identical request is replayed.
 
-- the last turn sends function results -> the answer that follows a tool result;
-- the request declares tools            -> a recorded function call;
-- anything else                         -> a recorded text answer.
-
-`batchEmbedContents` answers with the recorded embeddings, repeated or cut to one per requested
-text and to each request's `outputDimensionality` (more than 100 texts: Gemini's 400, recorded).
+Hand-made catch-all recordings (`"match": "any"`) may adapt their answer to the request:
+`"adapt": "embeddings"` gives one recorded vector per text asked for, cut to the requested
+`outputDimensionality`; `"adapt": "model"` answers GET models/{id} from a recorded listing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,26 +22,11 @@ from typing import Any
 import httpx
 import orjson
 
-TEXT = "stream-sse-text.txt"
-TOOL_CALL = "stream-sse-tool-call.txt"
-AFTER_TOOL_RESULT = "stream-sse-text-after-tool-result.txt"
-MODELS = "models-list.json"
-EMBEDDINGS = "batch-embed-contents.json"
-TOO_MANY_TO_EMBED = "error-400-batch-embed-too-many-requests.json"
+from . import recordings
+from .record import Recorder, RecordingTransport
+from .translate.errors import AdapterError
 
-_GENERATE = re.compile(r"/v1beta/models/([^/:]+):streamGenerateContent$")
-_MODEL = re.compile(r"/v1beta/models/([^/:]+)$")
-_EMBED = re.compile(r"/v1beta/models/([^/:]+):batchEmbedContents$")
-
-
-def choose_recording(body: dict[str, Any]) -> str:
-    """The recording that answers a GenerateContentRequest."""
-    contents = body.get("contents") or [{}]
-    if any("functionResponse" in part for part in contents[-1].get("parts", ())):
-        return AFTER_TOOL_RESULT
-    if any(tool.get("functionDeclarations") for tool in body.get("tools") or ()):
-        return TOOL_CALL
-    return TEXT
+_MAX_DIFFERENCES = 3
 
 
 def embed_answer(recording: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -59,61 +44,154 @@ def embed_answer(recording: dict[str, Any], body: dict[str, Any]) -> dict[str, A
     return answer
 
 
-def _not_found(path: str) -> dict[str, Any]:
-    """A Gemini NOT_FOUND body, as the live API words it, for a path with no recording."""
-    name = path.split("/v1beta/", 1)[-1].split(":", 1)[0]
-    return {"error": {
-        "code": 404,
-        "message": f"{name} is not found for API version v1beta, or is not supported for "
-                   "generateContent. Call ListModels to see the list of available models and "
-                   "their supported methods.",
-        "status": "NOT_FOUND",
-    }}
+def _holds(condition: str | None, body: Any) -> bool:
+    """Whether a catch-all's `when` holds for a request body."""
+    if condition is None:
+        return True
+    body = body if isinstance(body, dict) else {}
+    if condition == "tool_result":
+        contents = body.get("contents") or [{}]
+        return any("functionResponse" in part for part in contents[-1].get("parts", ()))
+    if condition == "tools":
+        return any(tool.get("functionDeclarations") for tool in body.get("tools") or ())
+    if condition == "code_execution":
+        return any("codeExecution" in tool for tool in body.get("tools") or ())
+    if condition == "image":
+        return "IMAGE" in (body.get("generationConfig") or {}).get("responseModalities", ())
+    return False
 
 
-class _EventStream(httpx.AsyncByteStream):
-    """Sends a recorded SSE body one event at a time, as the live API does."""
+def differences(recorded: Any, asked: Any, where: str = "") -> list[str]:
+    """Where two request bodies differ, as paths like `contents[0].parts[0].text`."""
+    if isinstance(recorded, dict) and isinstance(asked, dict):
+        found = []
+        for key in sorted(recorded.keys() | asked.keys()):
+            path = f"{where}.{key}" if where else key
+            if key not in recorded or key not in asked:
+                found.append(path)
+            else:
+                found += differences(recorded[key], asked[key], path)
+        return found
+    if isinstance(recorded, list) and isinstance(asked, list) and len(recorded) == len(asked):
+        return [d for i, (a, b) in enumerate(zip(recorded, asked, strict=True))
+                for d in differences(a, b, f"{where}[{i}]")]
+    return [] if recorded == asked else [where or "(the whole body)"]
 
-    def __init__(self, raw: bytes) -> None:
-        self._events = [event + b"\r\n\r\n" for event in raw.split(b"\r\n\r\n") if event.strip()]
+
+class _Body(httpx.AsyncByteStream):
+    """A recorded body, chunk by chunk, optionally at the recorded pace."""
+
+    def __init__(self, chunks: list[dict[str, Any]], timing: bool) -> None:
+        self._chunks = chunks
+        self._timing = timing
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for event in self._events:
-            yield event
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for chunk in self._chunks:
+            if self._timing and (wait := started + chunk["ms"] / 1000 - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            yield recordings.chunk_bytes(chunk)
 
 
 class ReplayTransport(httpx.AsyncBaseTransport):
-    """Serves Gemini API paths from a directory of recordings; never touches the network."""
+    """Serves Gemini API requests from a directory of recordings."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, timing: bool = False,
+                 live: httpx.AsyncBaseTransport | None = None,
+                 secrets: tuple[str, ...] = ()) -> None:
+        """`live`, when given, answers what has no recording; its answers are recorded."""
         self.directory = directory
-        self._cache: dict[str, bytes] = {}
+        self._timing = timing
+        self._fallthrough = None if live is None else RecordingTransport(
+            live, Recorder(directory, secrets), on_saved=lambda _, recording: self.add(recording))
+        self._exact: dict[str, list[dict[str, Any]]] = {}
+        self._served: dict[str, int] = {}
+        self._catch_alls: list[dict[str, Any]] = []
+        self._loaded = False
 
-    def _read(self, name: str) -> bytes:
-        if name not in self._cache:
-            self._cache[name] = (self.directory / name).read_bytes()
-        return self._cache[name]
+    def add(self, recording: dict[str, Any]) -> None:
+        """Serve this recording too (recorded in fallthrough mode, or loaded)."""
+        if recording.get("match", "request") == "any":
+            self._catch_alls.append(recording)
+            self._catch_alls.sort(key=lambda r: r.get("when") is None)  # conditions first
+        else:
+            self._exact.setdefault(recording["key"], []).append(recording)
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            if self.directory.is_dir():
+                for _, recording in recordings.load_dir(self.directory):
+                    self.add(recording)
+
+    def _find(self, request: httpx.Request, body: Any) -> dict[str, Any] | None:
+        path, query = request.url.path, request.url.query.decode()
+        key = recordings.match_key(request.method, path, query, body)
+        if found := self._exact.get(key):
+            turn = self._served.get(key, 0)
+            self._served[key] = turn + 1
+            return found[min(turn, len(found) - 1)]
+        _, method = recordings.describe(path)
+        for recording in self._catch_alls:
+            if recording["request"]["method"] == request.method \
+                    and recording.get("method") == method and _holds(recording.get("when"), body):
+                return recording
+        return None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if request.method == "POST" and _GENERATE.search(path):
-            body = orjson.loads(await request.aread())
-            raw = self._read(choose_recording(body))
-            return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                  stream=_EventStream(raw))
-        if request.method == "POST" and _EMBED.search(path):
-            body = orjson.loads(await request.aread())
-            if len(body.get("requests") or ()) > 100:
-                return httpx.Response(400, content=self._read(TOO_MANY_TO_EMBED),
-                                      headers={"content-type": "application/json"})
-            return httpx.Response(200, json=embed_answer(orjson.loads(self._read(EMBEDDINGS)),
-                                                         body))
-        if request.method == "GET" and path.endswith("/v1beta/models"):
-            listing = orjson.loads(self._read(MODELS))
-            listing.pop("nextPageToken", None)
-            return httpx.Response(200, json=listing)
-        if request.method == "GET" and (match := _MODEL.search(path)):
-            for model in orjson.loads(self._read(MODELS))["models"]:
-                if model["name"] == f"models/{match.group(1)}":
-                    return httpx.Response(200, json=model)
-        return httpx.Response(404, json=_not_found(path))
+        self._load()
+        raw = await request.aread()
+        body = orjson.loads(raw) if raw else None
+        recording = self._find(request, body)
+        if recording is None:
+            if self._fallthrough is not None:
+                return await self._fallthrough.handle_async_request(request)
+            raise self._not_found(request, body)
+        response = recording["response"]
+        headers = response["headers"]
+        if (adapt := recording.get("adapt")) is not None:
+            return _adapted(adapt, recordings.body_bytes(recording), request, body)
+        return httpx.Response(response["status"], headers=headers,
+                              stream=_Body(response["chunks"], self._timing))
+
+    def _not_found(self, request: httpx.Request, body: Any) -> AdapterError:
+        model, method = recordings.describe(request.url.path)
+        same = [r for runs in self._exact.values() for r in runs[:1]
+                if r.get("model") == model and r.get("method") == method]
+        if not same:
+            hint = (f"The directory has no recording of {method} for {model}" +
+                    (f"; it has {len(self._exact)} other recorded requests." if self._exact
+                     else "; it has no recordings at all."))
+        else:
+            nearest = min(same, key=lambda r: len(differences(
+                recordings.normalized(r["request"]["body"]), recordings.normalized(body))))
+            found = differences(recordings.normalized(nearest["request"]["body"]),
+                                recordings.normalized(body))
+            shown = ", ".join(found[:_MAX_DIFFERENCES]) + (", ..." if len(found) >
+                                                           _MAX_DIFFERENCES else "")
+            hint = (f"The nearest of the {len(same)} recordings of {method} for {model} differs "
+                    f"at {shown or 'the query'}.")
+        return AdapterError(
+            f"No recording in {self.directory} matches this request ({request.method} "
+            f"{model} {method}). {hint} Record it with --record, or replay with "
+            "--replay-fallthrough to record what is missing.", 404, code="recording_not_found")
+
+    async def aclose(self) -> None:
+        if self._fallthrough is not None:
+            await self._fallthrough.aclose()
+
+
+def _adapted(adapt: str, recorded: bytes, request: httpx.Request, body: Any) -> httpx.Response:
+    """A catch-all's answer made to fit the request."""
+    if adapt == "embeddings":
+        return httpx.Response(200, json=embed_answer(orjson.loads(recorded), body or {}))
+    model, _ = recordings.describe(request.url.path)
+    for entry in orjson.loads(recorded).get("models", ()):
+        if entry.get("name") == f"models/{model}":
+            return httpx.Response(200, json=entry)
+    return httpx.Response(404, json={"error": {
+        "code": 404, "status": "NOT_FOUND",
+        "message": f"models/{model} is not found for API version v1beta, or is not supported "
+                   "for generateContent. Call ListModels to see the list of available models "
+                   "and their supported methods."}})

@@ -91,7 +91,7 @@ class StreamTranslator:
         content = candidate.get("content")
         parts = content.get("parts") if content else None
         if parts:
-            self._add_parts(delta, parts, state)
+            self._add_parts(delta, parts, state, index)
         if (grounding := candidate.get("groundingMetadata")) is not None:
             citations = url_citations(grounding, "".join(state.text))
             if len(citations) > state.citations:
@@ -117,9 +117,8 @@ class StreamTranslator:
             choice["logprobs"] = logprobs(result)
         return choice
 
-    def _add_parts(
-        self, delta: dict[str, Any], parts: list[dict[str, Any]], state: _Candidate
-    ) -> None:
+    def _add_parts(self, delta: dict[str, Any], parts: list[dict[str, Any]], state: _Candidate,
+                   index: int) -> None:
         for part in parts:
             if (text := part.get("text")) is not None:
                 if not text:
@@ -131,8 +130,9 @@ class StreamTranslator:
                     _append(delta, "content", text)
             elif (call := part.get("functionCall")) is not None:
                 calls = delta.setdefault("tool_calls", [])
+                seed = f"{self.id}/{index}/{state.tool_calls}"  # Gemini's answer decides the id
                 calls.append(_tool_call_delta(call, part.get("thoughtSignature"),
-                                              state.tool_calls))
+                                              state.tool_calls, seed))
                 state.tool_calls += 1
             elif (blob := part.get("inlineData")) is not None:
                 if not part.get("thought"):  # drafts an image model makes while thinking
@@ -170,11 +170,12 @@ def _append(delta: dict[str, Any], key: str, text: str) -> None:
     delta[key] = delta[key] + text if key in delta else text
 
 
-def _tool_call_delta(call: dict[str, Any], signature: str | None, index: int) -> dict[str, Any]:
+def _tool_call_delta(call: dict[str, Any], signature: str | None, index: int,
+                     seed: str) -> dict[str, Any]:
     """A whole tool call in one delta, its id carrying Gemini's call id and signature."""
     return {
         "index": index,
-        "id": tool_ids.encode(call.get("id"), signature),
+        "id": tool_ids.encode(call.get("id"), signature, seed),
         "type": "function",
         "function": {
             "name": call.get("name", ""),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import uuid
 
@@ -27,16 +28,19 @@ _ID = re.compile(r"call_(?P<id>[A-Za-z0-9-]+?)(?P<gemini>__g)?"
                  r"(?:__(?P<kind>ts|tt)_(?P<sig>[A-Za-z0-9_-]+))?")
 
 
-def new_call_id() -> str:
-    return f"call_{uuid.uuid4().hex[:24]}"
+def new_call_id(seed: str | None = None) -> str:
+    """A fresh id; the same for the same `seed` (a replayed answer gets the ids it had)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest() if seed else uuid.uuid4().hex
+    return f"call_{digest[:24]}"
 
 
-def encode(gemini_id: str | None, signature: str | None) -> str:
-    """The OpenAI tool call id for a Gemini call id (or None) and its signature (or None)."""
+def encode(gemini_id: str | None, signature: str | None, seed: str | None = None) -> str:
+    """The OpenAI tool call id for a Gemini call id (or None) and its signature (or None);
+    without a Gemini id, made from `seed` when given."""
     if gemini_id and re.fullmatch(r"[A-Za-z0-9-]+", gemini_id):
         call_id = f"call_{gemini_id}__g"
     else:
-        call_id = new_call_id()
+        call_id = new_call_id(seed)
     if not signature:
         return call_id
     kind = "ts"

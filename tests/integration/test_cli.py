@@ -12,7 +12,7 @@ HELLO = [{"role": "user", "content": "What is the capital of France?"}]
 
 def test_replay_mode_needs_no_key_and_no_network() -> None:
     unreachable = {"GEMINI_BASE_URL": f"http://127.0.0.1:{free_port()}"}
-    with adapter_process("--upstream", "replay", env=unreachable) as url:
+    with adapter_process("--replay", env=unreachable) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         completion = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)
         assert completion.choices[0].message.content == "The capital of France is Paris.\n"
@@ -29,7 +29,7 @@ def test_replay_mode_answers_tools_with_a_recorded_call() -> None:
     tools = [{"type": "function", "function": {
         "name": "weather", "parameters": {"type": "object", "properties": {
             "location": {"type": "string"}}}}}]
-    with adapter_process("--upstream", "replay") as url:
+    with adapter_process("--replay") as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         completion = client.chat.completions.create(
             model="gemini-2.5-flash", messages=HELLO, tools=tools)
@@ -43,7 +43,7 @@ def test_replay_mode_answers_tools_with_a_recorded_call() -> None:
 
 
 def test_several_workers_serve() -> None:
-    with adapter_process("--upstream", "replay", "--workers", "2") as url:
+    with adapter_process("--replay", "--workers", "2") as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         for _ in range(6):
             completion = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)

@@ -273,7 +273,7 @@ def _chat_counts(values: dict[tuple[str, frozenset[tuple[str, str]]], float]) ->
 
 
 def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
-    with adapter_process("--upstream", "replay", "--workers", "2",
+    with adapter_process("--replay", "--workers", "2",
                          env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}) as url:
         served_by: dict[str, float] = {}
         sent = 0
@@ -296,7 +296,7 @@ def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
 
 
 def test_several_workers_get_a_metrics_directory_of_their_own() -> None:
-    with adapter_process("--upstream", "replay", "--workers", "2") as url:
+    with adapter_process("--replay", "--workers", "2") as url:
         for _ in range(8):
             assert post(url, {"model": MODEL, "messages": HELLO, "stream": True}).status_code \
                 == 200
@@ -314,7 +314,7 @@ def test_several_workers_get_a_metrics_directory_of_their_own() -> None:
 def test_python_m_adapter_writes_the_access_line(log_format: str, tmp_path: Path) -> None:
     output = tmp_path / "out.log"
     env = {"ADAPTER_LOG_FORMAT": log_format}
-    with adapter_process("--upstream", "replay", env=env, output=output) as url:
+    with adapter_process("--replay", env=env, output=output) as url:
         assert post(url, {"model": MODEL, "messages": HELLO},
                     **{"x-request-id": "cli-line-1"}).status_code == 200
         deadline = time.monotonic() + 5

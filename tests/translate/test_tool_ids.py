@@ -192,3 +192,13 @@ def test_signature_paths_are_collected_from_text_and_json_fixtures() -> None:
     kinds = {Path(p).suffix for p in [*FIXTURES.rglob("*.txt"), *FIXTURES.rglob("*.json")]
              if _SIGNATURE.search(Path(p).read_text(encoding="utf-8"))}
     assert kinds == {".txt", ".json"}
+
+
+def test_ids_without_a_gemini_id_follow_their_seed() -> None:
+    """A replayed answer gets the ids it had; two calls of one answer never share one."""
+    assert tool_ids.encode(None, None, "chatcmpl-x/0/0") == tool_ids.encode(None, None,
+                                                                            "chatcmpl-x/0/0")
+    assert tool_ids.encode(None, None, "chatcmpl-x/0/0") != tool_ids.encode(None, None,
+                                                                            "chatcmpl-x/0/1")
+    assert tool_ids.encode(None, None) != tool_ids.encode(None, None)
+    assert tool_ids.decode(tool_ids.encode(None, "c2ln", "seed")) == (None, "c2ln")
