@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="pause of the fake upstream between two events (default none)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the cases that call the fake upstream directly")
+    parser.add_argument("--record", action="store_true",
+                        help="run the adapter with --record into the log directory (what "
+                             "recording costs)")
     return parser.parse_args(argv)
 
 
@@ -106,6 +109,8 @@ def services(args: argparse.Namespace, log_dir: Path) -> Iterator[Services]:
         env = {**os.environ, "GEMINI_BASE_URL": f"http://127.0.0.1:{fake_port}",
                "GEMINI_API_KEY": "bench", "ADAPTER_UPSTREAM": "gemini", **EXTRA_ENV}
         env.pop("ADAPTER_API_KEYS", None)
+        if args.record:
+            env["ADAPTER_RECORD_DIR"] = str(log_dir / "recordings")
         adapter = Child("adapter", [sys.executable, "-m", "adapter", "--host", "127.0.0.1",
                                     "--port", str(adapter_port), "--workers", str(args.workers),
                                     "--log-level", "warning"], log_dir, env=env)
