@@ -1,4 +1,34 @@
-"""OpenAI chat history -> Gemini `contents` and `systemInstruction`."""
+"""OpenAI chat history -> Gemini `contents` and `systemInstruction`.
+
+Histories that began on another model or provider carry message fields Gemini has no place for.
+Each is accepted, and what happens to it is decided here:
+
+- `name` (on any message but `function`, where it names the function): accepted and not sent;
+  Gemini has no participant names.
+- assistant `refusal` (a string) and `{"type": "refusal", "refusal": ...}` content parts: the
+  refusal is what the assistant said, so it goes to Gemini as model text. With both `content`
+  and `refusal`, the content comes first and the refusal after it, unless it repeats the content.
+- assistant `audio` (`{"id": "audio_..."}`): dropped, as Gemini cannot fetch OpenAI's stored
+  audio; its `transcript`, when given, is sent as the text of a message that has no other text.
+- assistant `annotations` (citations): dropped; they describe the text, they are not content.
+- assistant `reasoning_content` (DeepSeek, vLLM, LiteLLM, and this adapter's own answers) and
+  `reasoning` (OpenRouter): sent as a thought part `{"text": ..., "thought": true}` before the
+  message's other parts, as Gemini's own SDK sends thoughts back in chat history.
+  `reasoning_content` wins when both are given; empty text is dropped; a `reasoning_content`
+  that is not a string is a 400, while a `reasoning` that is not a string (an object, or
+  OpenRouter's `reasoning_details` array) is dropped. Reasoning alone does not make a turn: an
+  assistant message with nothing else to send is dropped with it. A turn that carries a real
+  Gemini signature (its calls came from this adapter) goes back as Gemini made it, without the
+  text: the signature already holds Gemini's reasoning, and the summary would add a part to a
+  turn Gemini signed.
+- an assistant turn with nothing to send (content `""` or null, no calls, e.g. a cancelled
+  generation) is dropped.
+- any other field (`id`, `created`, `tool_calls[].index`, `prefix`, ...) is ignored, and null or
+  empty `tool_calls` / `function_call` mean none.
+
+Function calls made by other models carry no thought signature; `signatures.py` gives Gemini 3
+the placeholder it accepts instead.
+"""
 
 from __future__ import annotations
 
@@ -143,6 +173,7 @@ def _assistant_parts(
         parts = code_execution.history_parts(text, runs, where)
     else:
         parts = content_parts(message.get("content"), f"{where}.content")
+    parts.extend(_said_otherwise(message, where, parts))
     if images := message.get("images"):
         parts.extend(image_output.history_parts(images, where))
     tool_calls = message.get("tool_calls")
@@ -158,7 +189,42 @@ def _assistant_parts(
         name = validate.string(legacy.get("name"), f"{where}.function_call.name")
         args = parse_arguments(legacy.get("arguments"), f"{where}.function_call.arguments")
         parts.append({"functionCall": {"name": name, "args": args}})
+    thought = _reasoning(message, where)
+    if thought and parts and not any("thoughtSignature" in part for part in parts):
+        parts.insert(0, {"text": thought, "thought": True})
     return parts
+
+
+def _said_otherwise(
+    message: dict[str, Any], where: str, parts: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Text parts for what an assistant message says outside `content`: its `refusal`, or the
+    `transcript` of its `audio` when it has no text."""
+    said = "".join(part.get("text", "") for part in parts)
+    extra: list[dict[str, Any]] = []
+    if (refusal := message.get("refusal")) is not None:
+        refusal = validate.string(refusal, f"{where}.refusal")
+        if refusal and refusal != said:
+            extra.append({"text": refusal})
+            said += refusal
+    if (audio := message.get("audio")) is not None:
+        audio = validate.mapping(audio, f"{where}.audio")
+        if (transcript := audio.get("transcript")) is not None:
+            transcript = validate.string(transcript, f"{where}.audio.transcript")
+            if transcript and not said:
+                extra.append({"text": transcript})
+    return extra
+
+
+def _reasoning(message: dict[str, Any], where: str) -> str:
+    """The reasoning text an assistant message carries back (`reasoning_content`, else a
+    string `reasoning`), or ""."""
+    text = message.get("reasoning_content")
+    if text is not None:
+        text = validate.string(text, f"{where}.reasoning_content")
+    if not text and isinstance(reasoning := message.get("reasoning"), str):
+        text = reasoning
+    return text or ""
 
 
 def _tool_response(

@@ -16,6 +16,7 @@ from .messages import translate_messages
 from .output import response_format
 from .params import generation_config
 from .reasoning import thinking_config
+from .signatures import add_placeholders
 from .tools import BUILT_IN, tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
@@ -109,6 +110,7 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
     if "messages" not in body:
         raise InvalidRequest("'messages' is a required property.", "messages")
     contents, system = translate_messages(body["messages"])
+    add_placeholders(contents, model)  # Gemini 3: calls Gemini did not make need one
     stream = body.get("stream")
     stream = stream is not None and validate.boolean(stream, "stream")
     include_usage = False
