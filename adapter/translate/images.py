@@ -59,14 +59,14 @@ class Upload:
     content_type: str | None  # as the client declared it, if it did
 
 
-def aspect_ratio(size: Any) -> str | None:
+def aspect_ratio(size: Any, param: str = "size") -> str | None:
     """Gemini's `aspectRatio` nearest to an OpenAI `size` ("WIDTHxHEIGHT"); None for "auto"."""
     if size is None or size == "auto":
         return None
-    match = _SIZE.fullmatch(validate.string(size, "size"))
+    match = _SIZE.fullmatch(validate.string(size, param))
     if not match or not int(match[1]) or not int(match[2]):
-        raise InvalidRequest(f"'size' must be 'auto' or WIDTHxHEIGHT such as '1024x1024', got "
-                             f"{size!r}.", "size")
+        raise InvalidRequest(f"'{param}' must be 'auto' or WIDTHxHEIGHT such as '1024x1024', "
+                             f"got {size!r}.", param)
     target = math.log(int(match[1]) / int(match[2]))
     return min(ASPECT_RATIOS, key=lambda ratio: abs(_LOG_RATIOS[ratio] - target))
 

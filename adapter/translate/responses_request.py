@@ -7,6 +7,8 @@ both APIs send Gemini exactly the same thing for the same conversation.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +16,12 @@ import orjson
 
 from . import validate
 from .errors import InvalidRequest
+from .images import aspect_ratio, sniff_image
 
 _WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
                "web_search_preview_2025_03_11")
+# OpenAI's hosted tools that are Gemini's own tools too (see tools.BUILT_IN).
+_BUILT_IN = ("code_interpreter", "url_context", "google_search")
 _CUSTOM_INPUT = {"type": "object", "properties": {"input": {
     "type": "string", "description": "The tool's input, as free-form text."}},
     "required": ["input"]}
@@ -87,6 +92,20 @@ class _Messages:
             self.messages.append(last)
         return last
 
+    def image(self, item: dict[str, Any], where: str) -> None:
+        """An image Gemini made earlier (an `image_generation_call` item), back on its turn."""
+        result = validate.string(item.get("result"), f"{where}.result")
+        try:
+            head = base64.b64decode(result[:24], validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest(f"'{where}.result' must be base64 image data.",
+                                 f"{where}.result") from None
+        entry = {"type": "image_url", "image_url": {
+            "url": f"data:{sniff_image(head) or 'image/png'};base64,{result}"}}
+        if item.get("thought_signature"):
+            entry["thought_signature"] = item["thought_signature"]
+        self._assistant().setdefault("images", []).append(entry)
+
     def call(self, call_id: str, name: str, arguments: str) -> None:
         self._assistant().setdefault("tool_calls", []).append(
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}})
@@ -130,23 +149,35 @@ def input_messages(items: Any, where: str = "input") -> list[dict[str, Any]]:
                 "role": "tool",
                 "tool_call_id": validate.string(item.get("call_id"), f"{at}.call_id"),
                 "content": _tool_output(item.get("output", ""), f"{at}.output")})
-        elif kind == "reasoning":
-            continue  # our signatures ride in call ids; the summary is not input for Gemini
+        elif kind == "image_generation_call":
+            built.image(item, at)
+        elif kind in ("reasoning", "code_interpreter_call"):
+            # Signatures ride in call ids; code Gemini ran is in the message text as Markdown.
+            continue
         else:
             raise InvalidRequest(f"Input item type {kind!r} is not supported.", f"{at}.type")
     return built.messages
 
 
-def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], dict[str, str], bool]:
-    """(chat tools, names of custom tools, namespace of each namespaced function, whether web
-    search was asked for)."""
-    chat_tools: list[dict[str, Any]] = []
-    custom: set[str] = set()
-    namespaces: dict[str, str] = {}
-    search = False
+@dataclass(slots=True)
+class _Tools:
+    """What a Responses `tools` list asks for."""
+
+    functions: list[dict[str, Any]] = field(default_factory=list)  # chat function tools
+    custom: set[str] = field(default_factory=set)  # names of custom tools
+    namespaces: dict[str, str] = field(default_factory=dict)  # function -> its namespace
+    built_in: list[dict[str, Any]] = field(default_factory=list)  # Gemini's own tools
+    search: bool = False  # web search asked for
+    image: dict[str, Any] | None = None  # the image_generation tool
+    image_at: str = ""  # where it is, for errors
+
+
+def _tools(tools: Any) -> _Tools:
+    """Sort a Responses `tools` list into what the chat request needs."""
+    found = _Tools()
+    chat_tools, custom, namespaces = found.functions, found.custom, found.namespaces
 
     def add(tool: dict[str, Any], at: str, namespace: str | None = None) -> None:
-        nonlocal search
         kind = tool.get("type")
         if kind == "function":
             function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
@@ -167,22 +198,36 @@ def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str], dict[str, str], 
             for j, inner in enumerate(validate.array(tool.get("tools"), f"{at}.tools")):
                 add(validate.mapping(inner, f"{at}.tools[{j}]"), f"{at}.tools[{j}]", name)
         elif kind in _WEB_SEARCH:
-            search = search or tool.get("external_web_access") is not False
+            found.search = found.search or tool.get("external_web_access") is not False
+        elif kind in _BUILT_IN:
+            found.built_in.append({"type": kind})  # a code_interpreter's container is Gemini's
+        elif kind == "image_generation":
+            found.image, found.image_at = tool, at
         else:
             raise InvalidRequest(f"Tool type {kind!r} is not supported by this adapter.",
                                  f"{at}.type")
 
     for i, tool in enumerate(validate.array(tools, "tools")):
         add(validate.mapping(tool, f"tools[{i}]"), f"tools[{i}]")
-    return chat_tools, custom, namespaces, search
+    return found
 
 
 def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
         return {"type": "function", "function": {"name": choice.get("name")}}
-    if isinstance(choice, dict) and choice.get("type") in _WEB_SEARCH:
+    if isinstance(choice, dict):  # a hosted tool: Gemini decides when to use its own tools
         return "auto"
     return choice
+
+
+def _image_options(tool: dict[str, Any], at: str) -> dict[str, Any]:
+    """Chat fields for the image_generation tool: images in the answer, at the size asked for.
+    Quality, background, output format, moderation and the like have no Gemini counterpart and
+    are ignored; Gemini picks the image format (the item says which)."""
+    options: dict[str, Any] = {"modalities": ["text", "image"]}
+    if ratio := aspect_ratio(tool.get("size"), f"{at}.size"):
+        options["image_config"] = {"aspect_ratio": ratio}
+    return options
 
 
 def _text_format(text: Any) -> dict[str, Any] | None:
@@ -218,15 +263,14 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
             chat[target] = body[name]
     if body.get("top_logprobs") is not None:
         chat["logprobs"] = True
-    custom: set[str] = set()
-    namespaces: dict[str, str] = {}
-    if body.get("tools"):
-        chat_tools, custom, namespaces, search = _tools(body["tools"])
-        if chat_tools:
-            chat["tools"] = chat_tools
-        # Gemini before 3 cannot search and call functions in one request: functions win.
-        if search and (not chat_tools or str(body.get("model", "")).startswith("gemini-3")):
-            chat["web_search_options"] = {}
+    tools = _tools(body["tools"]) if body.get("tools") else _Tools()
+    if tools.functions or tools.built_in:
+        chat["tools"] = [*tools.functions, *tools.built_in]
+    # Gemini before 3 cannot search and call functions in one request: functions win.
+    if tools.search and (not tools.functions or str(body.get("model", "")).startswith("gemini-3")):
+        chat["web_search_options"] = {}
+    if tools.image is not None:
+        chat.update(_image_options(tools.image, tools.image_at))
     if (choice := body.get("tool_choice")) is not None and chat.get("tools"):
         chat["tool_choice"] = _tool_choice(choice)
     if (reasoning := body.get("reasoning")) is not None:
@@ -246,4 +290,4 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
         "instructions", "max_output_tokens", "metadata", "previous_response_id", "reasoning",
         "temperature", "text", "tool_choice", "tools", "top_p", "user", "truncation",
         "parallel_tool_calls", "store", "prompt_cache_key", "service_tier")}
-    return ResponsesCall(chat, messages, custom, namespaces, echo)
+    return ResponsesCall(chat, messages, tools.custom, tools.namespaces, echo)

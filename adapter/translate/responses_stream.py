@@ -146,6 +146,8 @@ class ResponsesEmitter:
                 events += self._annotate(annotations)
             for call in delta.get("tool_calls", ()):
                 events += self._call(call)
+            for image in delta.get("images", ()):
+                events += self._image(image)
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
         return events
@@ -225,6 +227,25 @@ class ResponsesEmitter:
                                       item_id=item["id"], output_index=index,
                                       arguments=arguments, name=name))
         item["status"] = "completed"
+        return events + self._close()
+
+    def _image(self, image: dict[str, Any]) -> list[dict[str, Any]]:
+        """An image Gemini made: an `image_generation_call` item, with the events OpenAI's own
+        image tool sends (no partial images: Gemini sends each image whole)."""
+        head, _, data = image["image_url"]["url"].partition(",")
+        mime = head.removeprefix("data:").removesuffix(";base64")
+        item: dict[str, Any] = {"id": _id("ig"), "type": "image_generation_call",
+                                "status": "in_progress", "result": None}
+        events = self._begin("image", item)
+        index = len(self.response["output"]) - 1
+        for stage in ("in_progress", "generating", "completed"):
+            events.append(self._event(f"response.image_generation_call.{stage}",
+                                      item_id=item["id"], output_index=index))
+        item.update(status="completed", result=data)
+        if mime.startswith("image/") and mime[6:] in ("png", "jpeg", "webp", "gif"):
+            item["output_format"] = mime[6:]
+        if signature := image.get("thought_signature"):
+            item["thought_signature"] = signature  # comes back with the item, for Gemini 3
         return events + self._close()
 
     def finish(self) -> list[dict[str, Any]]:

@@ -424,8 +424,8 @@ def test_items_echoed_from_a_response_output_are_accepted_as_they_are() -> None:
 
 
 @pytest.mark.parametrize("kind", ["item_reference", "web_search_call", "file_search_call",
-                                  "computer_call_output", "mcp_call", "image_generation_call",
-                                  "local_shell_call", "compaction"])
+                                  "computer_call_output", "mcp_call", "local_shell_call",
+                                  "compaction"])
 def test_unknown_item_types_name_their_place(kind: str) -> None:
     error = rejected("input[1].type", [{"role": "user", "content": "a"},
                                        {"type": kind, "id": "x_1"}])
@@ -741,9 +741,8 @@ def test_empty_tools_add_nothing() -> None:
     assert "tools" not in body and "web_search_options" not in body
 
 
-@pytest.mark.parametrize("kind", ["file_search", "computer_use_preview", "code_interpreter",
-                                  "image_generation", "mcp", "local_shell", "shell",
-                                  "apply_patch", None])
+@pytest.mark.parametrize("kind", ["file_search", "computer_use_preview", "mcp", "local_shell",
+                                  "shell", "apply_patch", None])
 def test_unsupported_tool_types_name_their_place(kind: Any) -> None:
     error = rejected("tools[1].type", "hi", tools=[WEATHER, {"type": kind}])
     assert repr(kind) in error.message
