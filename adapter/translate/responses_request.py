@@ -80,7 +80,12 @@ def _tool_output(output: Any, where: str) -> str | list[dict[str, Any]]:
 
 
 class _Messages:
-    """Builds chat messages from items, keeping a model turn's calls in one assistant message."""
+    """Builds chat messages from items, keeping a model turn's output in assistant messages.
+
+    The chat core sends an assistant message's content, then its images, then its tool calls, and
+    merges consecutive assistant messages into one model turn: an item joins the last assistant
+    message only when nothing that goes after it is there yet, so the turn keeps the items' order.
+    """
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -94,7 +99,9 @@ class _Messages:
 
     def image(self, item: dict[str, Any], where: str) -> None:
         """An image Gemini made earlier (an `image_generation_call` item), back on its turn."""
-        result = validate.string(item.get("result"), f"{where}.result")
+        if item.get("result") is None:
+            return  # an image that never came (a failed call): nothing to give back
+        result = validate.string(item["result"], f"{where}.result")
         try:
             head = base64.b64decode(result[:24], validate=True)
         except (binascii.Error, ValueError):
@@ -102,9 +109,13 @@ class _Messages:
                                  f"{where}.result") from None
         entry = {"type": "image_url", "image_url": {
             "url": f"data:{sniff_image(head) or 'image/png'};base64,{result}"}}
-        if item.get("thought_signature"):
+        if item.get("thought_signature"):  # put there by our emitter, for Gemini 3
             entry["thought_signature"] = item["thought_signature"]
-        self._assistant().setdefault("images", []).append(entry)
+        last = self._assistant()
+        if last.get("tool_calls"):
+            last = {"role": "assistant", "content": None}
+            self.messages.append(last)
+        last.setdefault("images", []).append(entry)
 
     def call(self, call_id: str, name: str, arguments: str) -> None:
         self._assistant().setdefault("tool_calls", []).append(
@@ -113,7 +124,7 @@ class _Messages:
     def text(self, role: str, content: str | list[dict[str, Any]]) -> None:
         if role == "assistant":
             last = self._assistant()
-            if last.get("tool_calls") or last["content"] is not None:
+            if last.get("tool_calls") or last.get("images") or last["content"] is not None:
                 last = {"role": "assistant", "content": None}
                 self.messages.append(last)
             last["content"] = content
@@ -152,7 +163,8 @@ def input_messages(items: Any, where: str = "input") -> list[dict[str, Any]]:
         elif kind == "image_generation_call":
             built.image(item, at)
         elif kind in ("reasoning", "code_interpreter_call"):
-            # Signatures ride in call ids; code Gemini ran is in the message text as Markdown.
+            # Skipped: our signatures ride in call ids, a reasoning summary is no input for
+            # Gemini, and the code Gemini ran is in the message text already, as Markdown.
             continue
         else:
             raise InvalidRequest(f"Input item type {kind!r} is not supported.", f"{at}.type")
@@ -271,7 +283,7 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
         chat["web_search_options"] = {}
     if tools.image is not None:
         chat.update(_image_options(tools.image, tools.image_at))
-    if (choice := body.get("tool_choice")) is not None and chat.get("tools"):
+    if (choice := body.get("tool_choice")) is not None and tools.functions:
         chat["tool_choice"] = _tool_choice(choice)
     if (reasoning := body.get("reasoning")) is not None:
         reasoning = validate.mapping(reasoning, "reasoning")

@@ -67,3 +67,16 @@ def test_code_interpreter_runs_geminis_code_execution(client: openai.OpenAI,
     assert fake.seen[0].body["tools"] == [{"codeExecution": {}}]
     assert text.index("```python\nresult = 65465") < text.index("```output\n-428330955.97745") \
         < text.index("The result of")
+
+
+def test_image_continues_with_previous_response_id(client: openai.OpenAI,
+                                                   fake: FakeGemini) -> None:
+    fake.queue(Reply.sse("stream-sse-image-output.txt"), Reply.sse("stream-sse-text.txt"))
+    first = client.responses.create(model=IMAGE_MODEL, input="Draw a kitten",
+                                    tools=[{"type": "image_generation"}])
+    client.responses.create(model=IMAGE_MODEL, input="Now make it blue",
+                            previous_response_id=first.id)
+    user, model_turn, again = fake.seen[-1].body["contents"]
+    assert [user["role"], model_turn["role"], again["role"]] == ["user", "model", "user"]
+    assert model_turn["parts"][0]["text"].startswith("Here's a cute cartoon kitten")
+    assert base64.b64decode(model_turn["parts"][-1]["inlineData"]["data"]) == recorded_png()

@@ -127,3 +127,61 @@ def test_text_after_an_image_opens_a_new_message() -> None:
     assert run.response["output"][1]["output_format"] == "jpeg"
     assert [item["content"][0]["text"] for item in run.response["output"][::2]] == \
         ["Before", "After"]
+
+
+def model_parts(*output: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Gemini parts of the model turn that the given output items send back."""
+    chat = call(input=[{"role": "user", "content": "Draw a kitten"}, *output,
+                       {"role": "user", "content": "Again"}])
+    contents = chat_request(chat).gemini["contents"]
+    assert [c["role"] for c in contents] == ["user", "model", "user"]
+    return contents[1]["parts"]
+
+
+def test_sent_back_turn_keeps_the_order_of_its_items() -> None:
+    png = recorded_png()
+    image = {"type": "image_generation_call", "id": "ig_1", "status": "completed", "result": png}
+    said = {"type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": "There"}]}
+    weather = {"type": "function_call", "call_id": "call_1", "name": "weather",
+               "arguments": "{}"}
+    parts = model_parts(image, said, weather, image)
+    assert [next(iter(part)) for part in parts] == [
+        "inlineData", "text", "functionCall", "inlineData"]
+
+
+def test_failed_image_generation_call_sends_nothing_back() -> None:
+    failed = {"type": "image_generation_call", "id": "ig_1", "status": "failed", "result": None}
+    said = {"type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": "I could not draw that."}]}
+    assert model_parts(failed, said) == [{"text": "I could not draw that."}]
+
+
+@pytest.mark.parametrize("choice", ["required", "none", {"type": "image_generation"},
+                                    {"type": "code_interpreter"}])
+def test_tool_choice_without_function_tools_is_dropped(choice: Any) -> None:
+    chat = call(tools=[{"type": "image_generation"}, {"type": "code_interpreter"}],
+                tool_choice=choice)
+    assert "tool_choice" not in chat
+    assert "toolConfig" not in chat_request(chat).gemini
+
+
+def test_signed_image_comes_back_with_its_signature() -> None:
+    png = recorded_png()
+    image = {"inlineData": {"mimeType": "image/png", "data": png}, "thoughtSignature": "c2ln"}
+    events = [{"candidates": [{"content": {"role": "model", "parts": [part]}}]}
+              for part in ({"text": "Here"}, image)]
+    events[-1]["candidates"][0]["finishReason"] = "STOP"
+    output = emit(events).response["output"]
+    assert output[1]["thought_signature"] == "c2ln"
+    assert "c2ln" not in output[1]["id"]
+    assert model_parts(*output) == [
+        {"text": "Here"},
+        {"inlineData": {"mimeType": "image/png", "data": png}, "thoughtSignature": "c2ln"}]
+
+
+def test_streamed_image_is_the_recorded_png() -> None:
+    [image] = [item for item in emit(stream(IMAGE_STREAM)).response["output"]
+               if item["type"] == "image_generation_call"]
+    assert base64.b64decode(image["result"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert set(image) == {"id", "type", "status", "result", "output_format"}
