@@ -164,22 +164,29 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
+        deadline: float | None = None  # when the current wait for data runs out
         while True:
             if connection.body:
                 self._timeout = self._gap_timeout
+                deadline = None
                 yield connection.take_body()
                 continue
             if connection.complete:
                 break
             if connection.error is not None:
                 raise httpx.ReadError(str(connection.error))
-            started = time.monotonic()
-            await connection.wait(self._timeout)
-            if (not connection.body and not connection.complete and connection.error is None
-                    and self._timeout is not None
-                    and time.monotonic() - started >= self._timeout):
+            if self._timeout is None:
+                await connection.wait(None)
+                continue
+            if deadline is None:
+                deadline = time.monotonic() + self._timeout
+            # A deadline, not a fresh timeout per wake: the event loop's timers may fire a
+            # little early (uvloop keeps milliseconds), which must not restart the wait.
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 connection.close()
                 raise httpx.ReadTimeout(f"no data for {self._timeout:g} s")
+            await connection.wait(remaining)
 
     async def aclose(self) -> None:
         if not self._released:

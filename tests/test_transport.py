@@ -168,6 +168,25 @@ async def test_silence_mid_body_is_a_read_timeout() -> None:
             await reply.aread()
 
 
+async def test_bytes_that_bring_no_data_do_not_extend_the_wait() -> None:
+    """The wait for body data is one deadline: wake-ups without data (framing trickling in)
+    do not start it again."""
+    async def trickles(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(20):  # a chunk-size line, one byte at a time: no body yet
+            await asyncio.sleep(0.05)
+            writer.write(b"0")
+            await writer.drain()
+        writer.write(b"1\r\nx\r\n0\r\n\r\n")
+        await writer.drain()
+
+    async with httpx.AsyncClient(transport=FastTransport(), timeout=0.3) as http, \
+            server(trickles) as (url, _), http.stream("GET", url) as reply:
+        with pytest.raises(httpx.ReadTimeout):
+            await reply.aread()
+
+
 async def test_cut_body_is_a_read_error(client: httpx.AsyncClient) -> None:
     async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
