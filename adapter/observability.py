@@ -332,6 +332,9 @@ class Observability:
                 self.metrics.streams.dec()
             tokens = record.tokens()
             self.metrics.observe(_endpoint(scope), record, end, tokens)
+            if record.translator is not None and (skipped := record.translator.skipped):
+                log.warning("request %s: Gemini sent parts this adapter does not translate: %s",
+                            record.request_id.decode(), ", ".join(sorted(skipped)))
             if access_log.isEnabledFor(logging.INFO):
                 # Logger.info less its search of the stack for the caller: a third cheaper.
                 access_log.handle(access_log.makeRecord(

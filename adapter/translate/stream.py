@@ -16,6 +16,9 @@ from .image_output import image_entry
 from .logprobs import logprobs
 from .usage import usage
 
+# Keys of a part that describe it rather than make it a kind of part.
+_PART_FIELDS = frozenset({"thought", "thoughtSignature", "partMetadata", "videoMetadata"})
+
 
 class _Candidate:
     """What the translator remembers about one candidate (one OpenAI choice)."""
@@ -47,6 +50,7 @@ class StreamTranslator:
         self.usage_metadata: dict[str, Any] | None = None
         self._candidates: dict[int, _Candidate] = {}
         self._blocked = False
+        self.skipped: set[str] = set()  # kinds of answer parts with no OpenAI form (for the log)
 
     def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -149,6 +153,8 @@ class StreamTranslator:
                 run = runs.result(result)
                 delta.setdefault("code_execution", []).append(run)
                 _append(delta, "content", render_result(run["outcome"], run["output"]))
+            else:
+                self.skipped.update(key for key in part if key not in _PART_FIELDS)
 
     def finish(self) -> dict[str, Any] | None:
         """Check the stream ended properly; the final usage chunk when the client asked for one."""

@@ -4,6 +4,7 @@ execution and URL context, driven by recorded Gemini streams."""
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import openai
@@ -119,3 +120,17 @@ def test_unsupported_tool_type_is_a_400(client: openai.OpenAI, fake: FakeGemini)
             tools=[{"type": "file_search"}])  # type: ignore[list-item]
     assert raised.value.body["param"] == "tools[0].type"
     assert fake.seen == []
+
+
+def test_parts_with_no_openai_form_are_logged(client: openai.OpenAI, fake: FakeGemini,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    fake.queue(Reply.events({"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Here you go"}, {"fileData": {"fileUri": "gs://bucket/report.pdf"}}]},
+        "finishReason": "STOP"}]}))
+    with caplog.at_level("WARNING", logger="adapter"):
+        completion = client.chat.completions.create(model="gemini-2.5-flash", messages=KITTEN)
+        assert completion.choices[0].message.content == "Here you go"
+        deadline = time.monotonic() + 5  # logged once the answer has gone out
+        while not any("does not translate: fileData" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "no warning logged"
+            time.sleep(0.01)

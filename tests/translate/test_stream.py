@@ -566,3 +566,12 @@ def test_no_events_at_all_is_incomplete() -> None:
         StreamTranslator(MODEL, CREATED, include_usage=True).finish()
     assert caught.value.status == 502
     assert caught.value.body()["error"]["type"] == "api_error"
+
+
+def test_parts_with_no_openai_form_are_named_for_the_log() -> None:
+    translator = StreamTranslator(MODEL, CREATED)
+    translator.translate({"candidates": [candidate(
+        {"text": "hi", "thoughtSignature": "c2ln"},
+        {"fileData": {"fileUri": "gs://x"}, "thoughtSignature": "c2ln"},
+        {"futurePart": {}, "thought": True})]})
+    assert translator.skipped == {"fileData", "futurePart"}
