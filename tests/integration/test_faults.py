@@ -221,3 +221,12 @@ def test_a_model_thinking_past_the_idle_limit_is_served(tmp_path) -> None:
         response = post(url)
         assert response.status_code == 200, fake.seen
         assert response.json()["choices"][0]["message"]["content"] == PARIS
+
+
+def test_past_the_first_byte_limit_is_a_504(tmp_path) -> None:
+    events = Reply.sse("stream-sse-text.txt").chunks
+    with isolated(tmp_path, Reply(chunks=events, pauses={0: 4.0})) as (url, fake):
+        response = post(url, {**HELLO, "stream": True})
+        error = assert_openai_error(response, 504)
+        assert error["code"] == "upstream_timeout"
+        assert len(fake.seen) == 1, fake.seen
