@@ -137,19 +137,32 @@ class SQLiteStore:
                                check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                log.warning("%s: SQLite could not use WAL mode here (%s); several workers "
-                            "may wait on each other", self.path, mode)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
+            self._set_up(conn)
         except BaseException:
             conn.close()
             raise
         self._conn, self._pid = conn, os.getpid()
         self._prune_quietly()
         return conn
+
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema. Workers opening the file at the same moment can be refused
+        ("database is locked") without SQLite's busy handler being asked, so try again."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                conn.execute("PRAGMA synchronous = NORMAL")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        if str(mode).lower() != "wal":
+            log.warning("%s: SQLite could not use WAL mode here (%s); several workers may wait "
+                        "on each other", self.path, mode)
 
     def _cutoff(self) -> float:
         return self._clock() - self.retention_seconds
