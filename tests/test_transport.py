@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from adapter.transport import FastTransport
+from adapter.transport import FastTransport, _Connection
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -166,6 +166,32 @@ async def test_silence_mid_body_is_a_read_timeout() -> None:
             server(stalls) as (url, _), http.stream("GET", url) as reply:
         with pytest.raises(httpx.ReadTimeout):
             await reply.aread()
+
+
+async def test_timer_firing_early_still_times_out(monkeypatch) -> None:
+    """uvloop's timers run on a clock with millisecond steps: one may fire just before
+    time.monotonic() says its delay has passed. That must not start the whole wait again."""
+    wait = _Connection.wait
+
+    async def early(self: _Connection, timeout: float | None) -> None:
+        await wait(self, None if timeout is None else max(0.0, timeout - 0.002))
+
+    monkeypatch.setattr(_Connection, "wait", early)
+
+    async def late_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(1)
+        writer.write(b"late")
+        await writer.drain()
+
+    async with httpx.AsyncClient(transport=FastTransport(), timeout=0.2) as http, \
+            server(late_body) as (url, _):
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(url)
+        assert asyncio.get_running_loop().time() - started < 0.6
 
 
 async def test_bytes_that_bring_no_data_do_not_extend_the_wait() -> None:
