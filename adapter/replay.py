@@ -164,10 +164,9 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                     (f"; it has {len(self._exact)} other recorded requests." if self._exact
                      else "; it has no recordings at all."))
         else:
-            nearest = min(same, key=lambda r: len(differences(
-                recordings.normalized(r["request"]["body"]), recordings.normalized(body))))
-            found = differences(recordings.normalized(nearest["request"]["body"]),
-                                recordings.normalized(body))
+            asked = recordings.normalized(body)
+            found = min((differences(recordings.normalized(r["request"]["body"]), asked)
+                         for r in same), key=len)
             shown = ", ".join(found[:_MAX_DIFFERENCES]) + (", ..." if len(found) >
                                                            _MAX_DIFFERENCES else "")
             hint = (f"The nearest of the {len(same)} recordings of {method} for {model} differs "
