@@ -115,14 +115,19 @@ class Settings:
     fetch_max_bytes: int = 20 * 1024 * 1024  # media linked by URL: largest download
     fetch_timeout: float = 10.0
     fetch_allow_private: bool = False  # allow media URLs on loopback/private addresses
+    fetch_max_count: int = 32  # media URLs fetched for one request
+    fetch_max_total_bytes: int = 64 * 1024 * 1024  # all media fetched for one request
+    fetch_concurrency: int = 4  # downloads one request runs at once
     # Stored /v1/responses objects: an SQLite file shared by all workers, or "off".
     store_path: str = field(default_factory=lambda: default_store_path(os.environ))
     store_retention_seconds: float = 30 * DAY
     store_max_records: int = 100_000
+    store_max_bytes: int = 1024 * 1024 * 1024  # total size of stored records (oldest go first)
     retries: int = 2  # retries of a refused upstream call, before anything was streamed
     retry_max_wait: float = 10.0  # longest RetryInfo wait honoured; longer goes to the client
     max_streams: int = 1000  # concurrent upstream streams per process
     queue_timeout: float = 5.0  # how long a request waits for a stream slot before a 503
+    write_timeout: float = 30.0  # a client that takes no data for this long loses its stream
     max_body_bytes: int = 64 * 1024 * 1024  # largest request body (413 beyond)
     model_map: dict[str, str] = field(default_factory=dict)  # alias -> Gemini model
     shutdown_grace: float = 30.0  # seconds in-flight streams may finish after SIGTERM
@@ -151,13 +156,19 @@ class Settings:
             fetch_max_bytes=int(_seconds(env, "ADAPTER_FETCH_MAX_BYTES", 20 * 1024 * 1024)),
             fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
             fetch_allow_private=_flag(env, "ADAPTER_FETCH_ALLOW_PRIVATE"),
+            fetch_max_count=_positive_int(env, "ADAPTER_FETCH_MAX_COUNT", 32),
+            fetch_max_total_bytes=_positive_int(env, "ADAPTER_FETCH_MAX_TOTAL_BYTES",
+                                                64 * 1024 * 1024),
+            fetch_concurrency=_positive_int(env, "ADAPTER_FETCH_CONCURRENCY", 4),
             store_path=_store_path(env),
             store_retention_seconds=_seconds(env, "ADAPTER_STORE_RETENTION_DAYS", 30.0) * DAY,
             store_max_records=_positive_int(env, "ADAPTER_STORE_MAX_RECORDS", 100_000),
+            store_max_bytes=_positive_int(env, "ADAPTER_STORE_MAX_BYTES", 1024 * 1024 * 1024),
             retries=_whole(env, "ADAPTER_RETRIES", 2),
             retry_max_wait=_seconds(env, "ADAPTER_RETRY_MAX_WAIT", 10.0),
             max_streams=_positive_int(env, "ADAPTER_MAX_STREAMS", 1000),
             queue_timeout=_seconds(env, "ADAPTER_QUEUE_TIMEOUT", 5.0),
+            write_timeout=_seconds(env, "ADAPTER_WRITE_TIMEOUT", 30.0),
             max_body_bytes=_positive_int(env, "ADAPTER_MAX_BODY_BYTES", 64 * 1024 * 1024),
             model_map=_model_map(env.get("ADAPTER_MODEL_MAP")),
             shutdown_grace=_seconds(env, "ADAPTER_SHUTDOWN_GRACE", 30.0),
