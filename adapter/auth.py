@@ -55,12 +55,15 @@ class UpstreamKeys:
     def __init__(self, settings: Settings) -> None:
         self.pool = KeyPool(settings.gemini_api_keys) if settings.gemini_api_keys else None
         self._replay = settings.upstream == "replay"
+        # With ADAPTER_API_KEYS the client's token is the adapter's key, never a Gemini one
+        # (Settings refuses that set-up without GEMINI_API_KEY unless replaying offline).
+        self._pass_through = not settings.adapter_api_keys
 
     def for_request(self, request: Request) -> str:
         if self.pool is not None:
             return self.pool.next()
         token = bearer_token(request.headers) or request.headers.get("x-goog-api-key")
-        if token:
+        if token and self._pass_through:
             return token
         if self._replay:
             return "replay"

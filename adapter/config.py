@@ -140,10 +140,17 @@ class Settings:
         upstream = env.get("ADAPTER_UPSTREAM", "gemini")
         if upstream not in ("gemini", "replay"):
             raise ValueError(f"ADAPTER_UPSTREAM must be 'gemini' or 'replay', got {upstream!r}")
+        gemini_api_keys = _split_keys(env.get("GEMINI_API_KEY"))
+        adapter_api_keys = frozenset(_split_keys(env.get("ADAPTER_API_KEYS")))
+        live = upstream != "replay" or _flag(env, "ADAPTER_REPLAY_FALLTHROUGH")
+        if adapter_api_keys and not gemini_api_keys and live:
+            # Otherwise the client's adapter key would be sent to Gemini as its key.
+            raise ValueError("ADAPTER_API_KEYS is set but GEMINI_API_KEY is not: with client "
+                             "keys the adapter needs its own Gemini key(s) to call Gemini")
         return cls(
-            gemini_api_keys=_split_keys(env.get("GEMINI_API_KEY")),
+            gemini_api_keys=gemini_api_keys,
             gemini_base_url=(env.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            adapter_api_keys=frozenset(_split_keys(env.get("ADAPTER_API_KEYS"))),
+            adapter_api_keys=adapter_api_keys,
             upstream=upstream,
             replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURE_RECORDINGS),
             replay_timing=_flag(env, "ADAPTER_REPLAY_TIMING"),

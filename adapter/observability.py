@@ -37,7 +37,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
-from .translate.errors import redact
+from .redaction import redact
+from .translate.request import MAX_MODEL_ID
 from .translate.usage import usage
 
 access_log = logging.getLogger("adapter.access")
@@ -107,7 +108,7 @@ def requested(body: Any) -> RequestRecord:
     record = current()
     if isinstance(body, dict):
         model = body.get("model")
-        record.model = model if isinstance(model, str) else None
+        record.model = model[:MAX_MODEL_ID] if isinstance(model, str) else None
         record.stream = body.get("stream") is True
     return record
 

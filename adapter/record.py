@@ -21,10 +21,10 @@ import httpx
 import orjson
 
 from . import recordings
+from .redaction import redact
 
 log = logging.getLogger("adapter.record")
 _KEPT_RESPONSE_HEADERS = ("content-type", "retry-after")
-_MASK = "[redacted]"
 
 
 class Recorder:
@@ -35,10 +35,7 @@ class Recorder:
         self._secrets = tuple(s for s in secrets if s)
 
     def _masked(self, text: str, key: str) -> str:
-        for secret in (key, *self._secrets):
-            if secret and secret in text:
-                text = text.replace(secret, _MASK)
-        return text
+        return redact(text, (key, *self._secrets))
 
     def build(self, request: httpx.Request, body: bytes, status: int, headers: httpx.Headers,
               chunks: list[tuple[int, bytes]], complete: bool, started: float) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import orjson
 from .keys import KeyPool
 from .observability import current, note_upstream
 from .sse import JSONArrayDecoder, SSEDecoder
-from .translate.errors import AdapterError, from_gemini_error
+from .translate.errors import AdapterError, InvalidRequest, from_gemini_error
 
 log = logging.getLogger("adapter.upstream")
 
@@ -33,12 +34,35 @@ def _transport_error(exc: httpx.HTTPError, base_url: str) -> AdapterError:
         code="upstream_unreachable")
 
 
-def _parse(payload: bytes) -> dict[str, Any]:
+def stream_event(payload: bytes, secrets: tuple[str, ...]) -> dict[str, Any]:
+    """One parsed stream event. An error event (Gemini sends them inside a 200 stream) raises
+    the error it carries, with its status and every secret masked, like an error before the
+    stream would."""
     try:
-        return orjson.loads(payload)
+        event = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        raise AdapterError("Gemini sent an event that is not valid JSON.", 502,
-                           code="upstream_bad_response") from None
+        event = None
+    if not isinstance(event, dict):
+        raise AdapterError("Gemini sent an event that is not a JSON object.", 502,
+                           code="upstream_bad_response")
+    if "error" in event:
+        error = event["error"]
+        status = error.get("code") if isinstance(error, dict) else None
+        raise from_gemini_error(status if isinstance(status, int) and 400 <= status < 600
+                                else 500, event, secrets)
+    return event
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The request body as Gemini will receive it, serialised once (and shared by retries and
+    repeated calls). The translators check every value's range; a value that still cannot be
+    written (an integer beyond 64 bits, nesting deeper than the encoder allows) is the client's
+    400, found before a stream slot is taken or anything is sent."""
+    try:
+        return orjson.dumps(body)
+    except TypeError as exc:
+        raise InvalidRequest(f"The request holds a value that cannot be sent to Gemini ({exc}).",
+                             code="invalid_value") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +81,14 @@ _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLE
 class GeminiStream:
     """An open `streamGenerateContent` response. Iterate `batches()`; always `aclose()`."""
 
-    __slots__ = ("_client", "_closed", "_decoder", "_response", "retries")
+    __slots__ = ("_client", "_closed", "_decoder", "_response", "_secrets", "retries")
 
-    def __init__(self, response: httpx.Response, client: GeminiClient, retries: int = 0) -> None:
+    def __init__(self, response: httpx.Response, client: GeminiClient, retries: int = 0,
+                 secrets: tuple[str, ...] = ()) -> None:
         self._response = response
         self._client = client
         self._closed = False
+        self._secrets = secrets  # masked in an error event Gemini sends inside the stream
         self.retries = retries
         json_array = "json" in response.headers.get("content-type", "")
         self._decoder = JSONArrayDecoder() if json_array else SSEDecoder()
@@ -73,9 +99,9 @@ class GeminiStream:
         try:
             async for data in self._response.aiter_bytes():
                 if payloads := decoder.feed(data):
-                    yield [_parse(payload) for payload in payloads]
+                    yield [stream_event(payload, self._secrets) for payload in payloads]
             if payloads := decoder.flush():
-                yield [_parse(payload) for payload in payloads]
+                yield [stream_event(payload, self._secrets) for payload in payloads]
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.TimeoutException):
                 raise AdapterError(f"Gemini sent nothing for the time allowed: {exc}.", 504,
@@ -145,16 +171,16 @@ class GeminiClient:
         log.warning("upstream %s answered %d %s", path, status, error.code)
         return error
 
-    async def open_stream(self, model: str, body: dict[str, Any], key: str) -> GeminiStream:
-        """POST streamGenerateContent; raises AdapterError if Gemini refuses before streaming.
+    async def open_stream(self, model: str, content: bytes, key: str) -> GeminiStream:
+        """POST streamGenerateContent with the body `encode_body` made; raises AdapterError if
+        Gemini refuses before streaming. The stream holds a slot until it is closed.
 
         Nothing has reached the client yet, so refusals that may pass (429, 500, 503, an
         unreachable server) are retried, on another key when the server has several, waiting
         as Gemini's RetryInfo asks. Never once the stream is open: that could duplicate output.
         """
-        await self._take_slot()
         url = f"{self.base_url}/v1beta/models/{quote(model)}:streamGenerateContent?alt=sse"
-        content = orjson.dumps(body)
+        await self._take_slot()
         attempt = 0
         try:
             while True:
@@ -176,7 +202,7 @@ class GeminiClient:
                              attempt, wait)
                     await asyncio.sleep(wait)
                     continue
-                return GeminiStream(response, self, attempt)
+                return GeminiStream(response, self, attempt, (key, *self._secrets))
         except BaseException:
             self.release_slot()
             raise
@@ -215,6 +241,16 @@ class GeminiClient:
         if self._slots is not None:
             self._slots.release()
 
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A slot for one whole-answer call (images, embeddings): they count against the same
+        limit as streams, and give the slot back however the call ends."""
+        await self._take_slot()
+        try:
+            yield
+        finally:
+            self.release_slot()
+
     async def _get_json(self, path: str, key: str, params: dict[str, Any] | None = None) -> Any:
         request = self._http.build_request(
             "GET", f"{self.base_url}{path}", params=params, headers=self._headers(key))
@@ -245,21 +281,19 @@ class GeminiClient:
     async def get_model(self, model: str, key: str) -> dict[str, Any]:
         return await self._get_json(f"/v1beta/models/{quote(model)}", key)
 
-    async def batch_embed(self, model: str, body: dict[str, Any], key: str) -> dict[str, Any]:
-        """POST batchEmbedContents (at most 100 requests) and return Gemini's parsed answer."""
-        request = self._http.build_request(
-            "POST", f"{self.base_url}/v1beta/models/{quote(model)}:batchEmbedContents",
-            content=orjson.dumps(body),
-            headers={**self._headers(key), "content-type": "application/json"},
-        )
-        return await self._json(request, key)
+    async def batch_embed(self, model: str, content: bytes, key: str) -> dict[str, Any]:
+        """POST batchEmbedContents (at most 100 requests, as `encode_body` made them) and
+        return Gemini's parsed answer."""
+        return await self._post_json(f"{quote(model)}:batchEmbedContents", content, key)
 
-    async def generate_content(self, model: str, body: dict[str, Any],
-                               key: str) -> dict[str, Any]:
-        """POST generateContent (the whole answer at once) and return Gemini's parsed answer."""
+    async def generate_content(self, model: str, content: bytes, key: str) -> dict[str, Any]:
+        """POST generateContent (the whole answer at once) and return Gemini's parsed answer.
+        `content` is shared as it is by the `n` calls of one images request."""
+        return await self._post_json(f"{quote(model)}:generateContent", content, key)
+
+    async def _post_json(self, method: str, content: bytes, key: str) -> dict[str, Any]:
         request = self._http.build_request(
-            "POST", f"{self.base_url}/v1beta/models/{quote(model)}:generateContent",
-            content=orjson.dumps(body),
-            headers={**self._headers(key), "content-type": "application/json"},
-        )
-        return await self._json(request, key)
+            "POST", f"{self.base_url}/v1beta/models/{method}", content=content,
+            headers={**self._headers(key), "content-type": "application/json"})
+        async with self._slot():
+            return await self._json(request, key)

@@ -17,7 +17,8 @@ from ..translate.errors import AdapterError
 from ..translate.request import chat_request
 from ..translate.response import CompletionBuilder
 from ..translate.stream import StreamTranslator
-from .common import json_body, state_of
+from ..upstream import encode_body
+from .common import json_body, off_loop, state_of
 
 log = logging.getLogger("adapter.chat")
 SHUTTING_DOWN = AdapterError("The adapter is shutting down; the answer was cut off.", 503,
@@ -29,12 +30,13 @@ async def chat_completions(request: Request) -> Response:
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
-    chat = chat_request(body, state.settings.model_map)
+    chat = await off_loop(request, chat_request, body, state.settings.model_map)
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
+    content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
     observed.translator = translator  # its usage, when the request is over
-    upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
+    upstream = await state.gemini.open_stream(chat.model, content, key)
     batches = upstream.batches()
     if not chat.stream:
         try:

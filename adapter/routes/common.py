@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -14,8 +14,11 @@ from ..auth import UpstreamKeys
 from ..config import Settings
 from ..media import MediaFetcher
 from ..store import ResponseStore
+from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
 from ..upstream import GeminiClient
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -38,6 +41,23 @@ def _too_large(limit: int) -> AdapterError:
                         "accepts (ADAPTER_MAX_BODY_BYTES).", 413, code="request_too_large")
 
 
+# Requests larger than this are parsed, translated and encoded in a worker thread, so that the
+# event loop (every other request on this worker, /health included) keeps its turns meanwhile.
+OFF_LOOP_BYTES = 16 * 1024
+
+
+def _large(request: Request) -> bool:
+    return getattr(request.state, "body_bytes", 0) > OFF_LOOP_BYTES
+
+
+async def off_loop(request: Request, func: Callable[..., T], *args: Any) -> T:
+    """`func(*args)`: in a worker thread when the request's body is large, else right here
+    (a thread costs more than translating a small request)."""
+    if _large(request):
+        return await asyncio.to_thread(func, *args)
+    return func(*args)
+
+
 async def limited_body(request: Request) -> bytes:
     """The whole body; 413 beyond ADAPTER_MAX_BODY_BYTES (checked before reading it all)."""
     limit = state_of(request).settings.max_body_bytes
@@ -50,16 +70,23 @@ async def limited_body(request: Request) -> bytes:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
+    request.state.body_bytes = size
     return b"".join(chunks)
 
 
-async def json_body(request: Request) -> Any:
-    """The parsed body, within the size limit."""
-    raw = await limited_body(request)
+def _parse(raw: bytes) -> Any:
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+    validate.nesting(body)
+    return body
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed body, within the size and nesting limits."""
+    raw = await limited_body(request)
+    return await off_loop(request, _parse, raw)
 
 
 async def all_of(calls: list[Awaitable[Any]]) -> list[Any]:

@@ -8,7 +8,8 @@ from starlette.responses import Response
 from ..observability import requested
 from ..responses import JSONResponse
 from ..translate.embeddings import embeddings_request, embeddings_response
-from .common import all_of, json_body, state_of
+from ..upstream import encode_body
+from .common import all_of, json_body, off_loop, state_of
 
 
 async def embeddings(request: Request) -> Response:
@@ -16,9 +17,10 @@ async def embeddings(request: Request) -> Response:
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # the model, for the access log and metrics
-    embed = embeddings_request(body, state.settings.model_map)
-    responses = await all_of([state.gemini.batch_embed(embed.model, batch, key)
-                              for batch in embed.batches])
+    embed = await off_loop(request, embeddings_request, body, state.settings.model_map)
+    bodies = [await off_loop(request, encode_body, batch) for batch in embed.batches]
+    responses = await all_of([state.gemini.batch_embed(embed.model, content, key)
+                              for content in bodies])
     answer = embeddings_response(embed, responses, body["model"])
     observed.usage = answer["usage"]
     return JSONResponse(answer)

@@ -21,7 +21,8 @@ from ..translate.images import (
     generation_request,
     images_response,
 )
-from .common import AdapterState, all_of, json_body, limited_body, state_of
+from ..upstream import encode_body
+from .common import all_of, json_body, limited_body, off_loop, state_of
 
 _MAX_FORM_FIELDS = 64  # far more text fields than the edits API has
 
@@ -31,8 +32,8 @@ async def image_generations(request: Request) -> Response:
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # the model, for the access log and metrics
-    plan = generation_request(body, state.settings.model_map)
-    return await _images(state, key, plan, observed)
+    plan = await off_loop(request, generation_request, body, state.settings.model_map)
+    return await _images(request, key, plan, observed)
 
 
 async def image_edits(request: Request) -> Response:
@@ -40,14 +41,17 @@ async def image_edits(request: Request) -> Response:
     key = state.keys.for_request(request)
     fields = await _form_fields(request)
     observed = requested({"model": next((v for k, v in fields if k == "model"), None)})
-    plan = edit_request(fields, state.settings.model_map)
-    return await _images(state, key, plan, observed)
+    plan = await off_loop(request, edit_request, fields, state.settings.model_map)
+    return await _images(request, key, plan, observed)
 
 
-async def _images(state: AdapterState, key: str, plan: ImagesRequest,
+async def _images(request: Request, key: str, plan: ImagesRequest,
                   observed: RequestRecord) -> Response:
-    """Make the n generateContent calls at once and answer with their images."""
-    answers = await all_of([state.gemini.generate_content(plan.model, plan.body, key)
+    """Make the n generateContent calls at once, with one body shared by all of them, and
+    answer with their images."""
+    gemini = state_of(request).gemini
+    content = await off_loop(request, encode_body, plan.body)
+    answers = await all_of([gemini.generate_content(plan.model, content, key)
                             for _ in range(plan.n)])
     answer = images_response(answers, int(time.time()))
     usage = answer["usage"]

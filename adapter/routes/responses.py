@@ -20,8 +20,9 @@ from ..translate.request import chat_request
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
 from ..translate.responses_stream import ResponsesEmitter
 from ..translate.stream import StreamTranslator
+from ..upstream import encode_body
 from .chat import SHUTTING_DOWN
-from .common import AdapterState, json_body, state_of
+from .common import AdapterState, json_body, off_loop, state_of
 
 log = logging.getLogger("adapter.responses")
 
@@ -80,14 +81,15 @@ async def create_response(request: Request) -> Response:
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
     history = await _history(state, body)
-    call = responses_call(body, history)
-    chat = chat_request(call.chat, state.settings.model_map)
+    call = await off_loop(request, responses_call, body, history)
+    chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
+    content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), include_usage=True)
     observed.translator = translator  # its usage, when the request is over
     emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools, call.namespaces)
-    upstream = await state.gemini.open_stream(chat.model, chat.gemini, key)
+    upstream = await state.gemini.open_stream(chat.model, content, key)
     batches = upstream.batches()
     if not chat.stream:
         try:

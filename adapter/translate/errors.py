@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from ..redaction import redact
 
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",
@@ -116,17 +119,26 @@ def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) 
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
         text = payload if isinstance(payload, str) and payload.strip() else None
-        message = redact(text or f"Upstream returned HTTP {status}", secrets)[:2000]
+        message = redact(text or f"Upstream returned HTTP {status}", secrets)[:_MAX_MESSAGE]
         return AdapterError(message, status, code=f"upstream_{status}")
     message = str(error.get("message") or f"Upstream returned HTTP {status}")
-    code = str(error.get("status") or f"upstream_{status}").lower()
-    return AdapterError(redact(message, secrets), status, code=code,
-                        retry_after=retry_delay_of(error), reason=reason_of(error))
+    return AdapterError(redact(message, secrets)[:_MAX_MESSAGE], status,
+                        code=_status_code(error.get("status"), status),
+                        retry_after=retry_delay_of(error), reason=_reason(reason_of(error)))
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Mask every non-empty secret in `text`."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
+_MAX_MESSAGE = 2000
+# Gemini's `status` (RESOURCE_EXHAUSTED, ...) becomes the error's code. Anything else an upstream
+# puts there (a proxy's free text, an echoed key) is not copied: the code would reach the client
+# and the logs unmasked by any message redaction.
+_STATUS = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+
+
+def _status_code(value: Any, status: int) -> str:
+    if isinstance(value, str) and _STATUS.fullmatch(value):
+        return value.lower()
+    return f"upstream_{status}"
+
+
+def _reason(value: Any) -> str | None:
+    return value if isinstance(value, str) and _STATUS.fullmatch(value) else None

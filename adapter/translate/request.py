@@ -20,6 +20,7 @@ from .signatures import add_placeholders
 from .tools import BUILT_IN, tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
+MAX_MODEL_ID = 128  # characters; Gemini's model ids are far shorter
 _SNAKE = re.compile(r"_([a-z0-9])")
 NO_ALIASES: Mapping[str, str] = MappingProxyType({})
 # Gemini fields a caller may set directly (OpenAI SDK `extra_body`), in either spelling.
@@ -50,8 +51,9 @@ def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_A
     if not isinstance(value, str) or not value:
         raise InvalidRequest(f"'{param}' is required and must be a non-empty string.", param)
     name = aliases.get(value, value).removeprefix("models/")
-    if not _MODEL_ID.fullmatch(name):
-        raise InvalidRequest(f"'{param}' {value!r} is not a valid model id.", param,
+    if len(name) > MAX_MODEL_ID or not _MODEL_ID.fullmatch(name):
+        shown = value if len(value) <= MAX_MODEL_ID else f"{value[:MAX_MODEL_ID]}..."
+        raise InvalidRequest(f"'{param}' {shown!r} is not a valid model id.", param,
                              code="model_not_found")
     return name
 

@@ -9,7 +9,7 @@ import orjson
 
 from . import tool_ids
 from .code_execution import CodeRuns, render_code, render_result
-from .errors import AdapterError, from_gemini_error
+from .errors import AdapterError
 from .finish import FAILED_TURNS, finish_reason
 from .grounding import url_citations
 from .image_output import image_entry
@@ -63,8 +63,6 @@ class StreamTranslator:
 
     def translate(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """The chunk for one Gemini event, or None when the event carries nothing to send."""
-        if "error" in event:
-            raise from_gemini_error(event["error"].get("code") or 500, event)
         if self.id is None:
             response_id = event.get("responseId")
             self.id = f"chatcmpl-{response_id or uuid.uuid4().hex}"

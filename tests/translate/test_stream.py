@@ -408,24 +408,6 @@ def test_candidate_without_index_is_choice_zero() -> None:
     assert chunks[0]["choices"][0]["index"] == 0
 
 
-@pytest.mark.parametrize("status", [400, 429, 500, 503])
-def test_error_event_raises_with_its_status(status: int) -> None:
-    translator = StreamTranslator(MODEL, CREATED)
-    translator.translate(event(candidate({"text": "partial"})))
-    error = {"error": {"code": status, "message": "went wrong", "status": "SOME_STATUS"}}
-    with pytest.raises(AdapterError) as caught:
-        translator.translate(error)
-    assert caught.value.status == status
-    assert caught.value.message == "went wrong"
-    assert caught.value.code == "some_status"
-
-
-def test_error_event_without_code_is_a_500() -> None:
-    with pytest.raises(AdapterError) as caught:
-        StreamTranslator(MODEL, CREATED).translate({"error": {"message": "boom"}})
-    assert caught.value.status == 500
-
-
 @pytest.mark.parametrize("quiet", [
     {},
     {"candidates": []},
