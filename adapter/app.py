@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
         ) as http:
             media = MediaFetcher(settings.fetch_max_bytes, settings.fetch_timeout,
-                                 guard=None if settings.fetch_allow_private else is_public)
+                                 guard=None if settings.fetch_allow_private else is_public,
+                                 max_count=settings.fetch_max_count,
+                                 max_total_bytes=settings.fetch_max_total_bytes,
+                                 concurrency=settings.fetch_concurrency)
             store = open_store(settings)
             keys = UpstreamKeys(settings)
             app.state.adapter = AdapterState(

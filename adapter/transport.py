@@ -227,7 +227,7 @@ class FastTransport(httpx.AsyncBaseTransport):
                     server_hostname=host if tls else None)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a name the resolver cannot encode
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
         self._open.add(connection)
         return connection

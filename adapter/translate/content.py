@@ -2,8 +2,9 @@
 
 Text, images (`image_url`), audio (`input_audio`) and files (`file`) are supported. Media given
 inline (a `data:` URL or base64) becomes `inlineData`; a Gemini Files API URI or a YouTube link
-becomes `fileData`; any other http(s) URL becomes a placeholder part `{"_fetch": {...}}` that the
-HTTP shell replaces with the fetched bytes (fetching is I/O, so it does not happen here).
+becomes `fileData`; any other http(s) URL, checked and made canonical by `urls.checked_url`,
+becomes a placeholder part `{"_fetch": {...}}` that the HTTP shell replaces with the fetched
+bytes (fetching is I/O, so it does not happen here).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from . import validate
 from .errors import InvalidRequest
+from .urls import MAX_URL_LENGTH, checked_url
 
 _TEXT_FIELD_BY_TYPE = {"text": "text", "input_text": "text", "output_text": "text",
                        "refusal": "refusal"}
@@ -71,11 +73,15 @@ def data_url(url: str, where: str) -> dict[str, Any]:
 def _url_part(url: str, where: str, kind: str) -> dict[str, Any]:
     if url.startswith("data:"):
         return data_url(url, where)
-    if _FILE_URI.fullmatch(url) or _YOUTUBE.fullmatch(url):
-        return {"fileData": {"fileUri": url}}
     if url.startswith(("https://", "http://")):
-        return {FETCH: {"url": url, "param": where, "kind": kind}}
-    raise InvalidRequest(f"'{where}' must be an http(s) or data URL.", where)
+        canonical = checked_url(url, where)
+        if _FILE_URI.fullmatch(url) or _YOUTUBE.fullmatch(url):
+            return {"fileData": {"fileUri": url}}
+        return {FETCH: {"url": canonical, "param": where, "kind": kind}}
+    if url.startswith("gs://") and len(url) <= MAX_URL_LENGTH and _FILE_URI.fullmatch(url):
+        return {"fileData": {"fileUri": url}}
+    raise InvalidRequest(f"'{where}' must be an http(s) or data URL, or a gs:// URI of at most "
+                         f"{MAX_URL_LENGTH} characters.", where)
 
 
 def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
