@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from starlette.requests import Request
@@ -20,6 +21,33 @@ def bearer_token(headers: dict[str, str] | object) -> str | None:
         token = value[7:].strip()
         return token or None
     return None
+
+
+# Prefixed to the key before hashing, so an owner hash is no plain SHA-256 of a key that might
+# be looked up elsewhere.
+_OWNER_DOMAIN = b"gemini-openai-adapter/response-owner\x00"
+
+
+def identity(request: Request) -> str | None:
+    """Who the caller is, for the responses it stores: a one-way hash (never the key itself)
+    of the key it presented (its bearer token, else its `x-goog-api-key`). That is its adapter
+    key when ADAPTER_API_KEYS is set (ClientKeyCheck has checked it), else its Gemini key, or,
+    on a gateway with GEMINI_API_KEY set and no ADAPTER_API_KEYS, whatever token it sent.
+    None when it presented none."""
+    token = bearer_token(request.headers) or request.headers.get("x-goog-api-key")
+    if not token:
+        return None
+    return hashlib.sha256(_OWNER_DOMAIN + token.encode()).hexdigest()
+
+
+def require_identity(request: Request) -> str:
+    """`identity`, or a 401 when the request presented no key."""
+    owner = identity(request)
+    if owner is None:
+        raise AdapterError(
+            "No API key. Stored responses belong to the key that created them: send your key "
+            "as 'Authorization: Bearer <key>'.", 401, code="missing_api_key")
+    return owner
 
 
 class ClientKeyCheck:

@@ -12,8 +12,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..auth import require_identity
 from ..observability import requested
 from ..responses import EventStreamResponse, JSONResponse
+from ..store import ChainError
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.request import chat_request
@@ -22,7 +24,7 @@ from ..translate.responses_stream import ResponsesEmitter
 from ..translate.stream import StreamTranslator
 from ..upstream import encode_body
 from .chat import SHUTTING_DOWN
-from .common import AdapterState, json_body, off_loop, state_of
+from .common import json_body, off_loop, state_of
 
 log = logging.getLogger("adapter.responses")
 
@@ -54,25 +56,37 @@ def _input_items(value: Any) -> list[dict[str, Any]]:
     return items
 
 
-async def _history(state: AdapterState, body: Any) -> list[dict[str, Any]]:
-    previous = body.get("previous_response_id") if isinstance(body, dict) else None
+async def _history(request: Request, body: Any) -> list[dict[str, Any]]:
+    """The chat messages of the stored conversation `previous_response_id` continues (the
+    caller's own: another's is as unknown as an id that never existed). A request that will
+    store its response, or continue one, must present a key: the response will be its owner's."""
+    if not isinstance(body, dict) or (body.get("store") is False
+                                      and body.get("previous_response_id") is None):
+        return []
+    owner = require_identity(request)
+    previous = body.get("previous_response_id")
     if previous is None:
         return []
     previous = validate.string(previous, "previous_response_id")
-    record = await state.store.load(previous)
-    if record is None:
+    try:
+        records = await state_of(request).store.chain(previous, owner)
+    except ChainError as error:
+        raise InvalidRequest(str(error), "previous_response_id", code=error.code) from None
+    if records is None:
         raise InvalidRequest(f"Previous response with id {previous!r} not found.",
                              "previous_response_id", code="previous_response_not_found")
-    return record["messages"]
+    return [message for record in records for message in record["messages"]]
 
 
-async def _save(state: AdapterState, body: dict[str, Any], call: ResponsesCall,
-                history: list[dict[str, Any]], response: dict[str, Any]) -> None:
+async def _save(request: Request, body: dict[str, Any], call: ResponsesCall,
+                response: dict[str, Any]) -> None:
+    """Store this turn once: its input and output items, chained to the record it continues."""
     if body.get("store") is False:
         return
     record = {"response": response, "input": _input_items(body["input"]),
-              "messages": [*history, *call.messages, *input_messages(response["output"])]}
-    await state.store.save(response["id"], record)
+              "messages": [*call.messages, *input_messages(response["output"])]}
+    await state_of(request).store.save(response["id"], record, owner=require_identity(request),
+                                       parent=body.get("previous_response_id"))
 
 
 async def create_response(request: Request) -> Response:
@@ -80,7 +94,7 @@ async def create_response(request: Request) -> Response:
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
-    history = await _history(state, body)
+    history = await _history(request, body)
     call = await off_loop(request, responses_call, body, history)
     chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
     if chat.remote_media:
@@ -102,7 +116,7 @@ async def create_response(request: Request) -> Response:
             emitter.finish()
         finally:
             await upstream.aclose()
-        await _save(state, body, call, history, emitter.response)
+        await _save(request, body, call, emitter.response)
         return JSONResponse(emitter.response)
     try:
         first = emitter.start()
@@ -114,7 +128,7 @@ async def create_response(request: Request) -> Response:
         await upstream.aclose()
         raise
     stream = _event_stream(_encode(first), batches, translator, emitter,
-                           lambda: _save(state, body, call, history, emitter.response))
+                           lambda: _save(request, body, call, emitter.response))
     return EventStreamResponse(stream, upstream.aclose,
                                abort=lambda: _encode(emitter.fail(SHUTTING_DOWN)))
 
@@ -148,12 +162,18 @@ async def _event_stream(first: bytes, batches: AsyncGenerator[list[dict[str, Any
 
 
 async def _record(request: Request) -> dict[str, Any]:
+    owner = require_identity(request)
     response_id = request.path_params["response_id"]
-    record = await state_of(request).store.load(response_id)
+    record = await state_of(request).store.load(response_id, owner)
     if record is None:
-        raise AdapterError(f"Response with id {response_id!r} not found.", 404,
-                           "response_id", "not_found")
+        raise _not_found(response_id)
     return record
+
+
+def _not_found(response_id: str) -> AdapterError:
+    """The same answer for an id that never existed, expired, was deleted or is another's."""
+    return AdapterError(f"Response with id {response_id!r} not found.", 404,
+                        "response_id", "not_found")
 
 
 async def get_response(request: Request) -> Response:
@@ -168,8 +188,8 @@ async def list_input_items(request: Request) -> Response:
 
 
 async def delete_response(request: Request) -> Response:
+    owner = require_identity(request)
     response_id = request.path_params["response_id"]
-    if not await state_of(request).store.delete(response_id):
-        raise AdapterError(f"Response with id {response_id!r} not found.", 404,
-                           "response_id", "not_found")
+    if not await state_of(request).store.delete(response_id, owner):
+        raise _not_found(response_id)
     return JSONResponse({"id": response_id, "object": "response", "deleted": True})

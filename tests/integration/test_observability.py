@@ -216,7 +216,8 @@ def test_metrics_count_requests_tokens_and_upstream_errors(start_adapter: Callab
                                      "status": "UNAVAILABLE"}}, 503))
     assert post(url, {"model": MODEL, "messages": HELLO}).status_code == 503
     assert post(url, {"model": "made-up model", "messages": HELLO}).status_code == 400
-    assert httpx.get(f"{url}/v1/responses/resp_nothing", timeout=10).status_code == 404
+    assert httpx.get(f"{url}/v1/responses/resp_nothing", timeout=10,
+                     headers={"authorization": "Bearer k"}).status_code == 404
 
     values = metrics(url)
     requests = "adapter_requests_total"

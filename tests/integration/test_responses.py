@@ -117,7 +117,8 @@ def test_unknown_previous_response_is_a_400(client, fake: FakeGemini) -> None:
      "tools[0].type"),
 ])
 def test_bad_input_is_a_400(adapter_url, body, param) -> None:
-    response = httpx.post(f"{adapter_url}/v1/responses", json=body)
+    response = httpx.post(f"{adapter_url}/v1/responses", json=body,
+                          headers={"authorization": "Bearer client-key"})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
 
