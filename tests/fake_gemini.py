@@ -113,7 +113,7 @@ class FakeGemini:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
+        body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")

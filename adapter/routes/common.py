@@ -46,14 +46,15 @@ def _too_large(limit: int) -> AdapterError:
 OFF_LOOP_BYTES = 16 * 1024
 
 
-def _large(request: Request) -> bool:
+def is_large(request: Request) -> bool:
+    """Whether the request's body (once read) is large enough to work on off the loop."""
     return getattr(request.state, "body_bytes", 0) > OFF_LOOP_BYTES
 
 
 async def off_loop(request: Request, func: Callable[..., T], *args: Any) -> T:
     """`func(*args)`: in a worker thread when the request's body is large, else right here
     (a thread costs more than translating a small request)."""
-    if _large(request):
+    if is_large(request):
         return await asyncio.to_thread(func, *args)
     return func(*args)
 

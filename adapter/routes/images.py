@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -9,6 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from ..observability import RequestRecord, requested
 from ..responses import JSONResponse
@@ -22,7 +24,7 @@ from ..translate.images import (
     images_response,
 )
 from ..upstream import encode_body
-from .common import all_of, json_body, limited_body, off_loop, state_of
+from .common import all_of, is_large, json_body, limited_body, off_loop, state_of
 
 _MAX_FORM_FIELDS = 64  # far more text fields than the edits API has
 
@@ -61,17 +63,24 @@ async def _images(request: Request, key: str, plan: ImagesRequest,
 
 
 async def _form_fields(request: Request) -> list[tuple[str, str | Upload]]:
-    """The multipart form's fields in order, files read into memory."""
+    """The multipart form's fields in order, files read into memory. A large form is parsed
+    in a worker thread, on an event loop of its own there, so that parsing it never stalls
+    this one."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidRequest("Image edits must be sent as multipart/form-data.")
     raw = await limited_body(request)
+    if is_large(request):
+        return await asyncio.to_thread(asyncio.run, _parse_form(request.scope, raw))
+    return await _parse_form(request.scope, raw)
 
+
+async def _parse_form(scope: Scope, raw: bytes) -> list[tuple[str, str | Upload]]:
     async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": raw, "more_body": False}
 
     try:
-        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
-                                                         max_fields=_MAX_FORM_FIELDS)
+        form = await Request(scope, replay).form(max_files=MAX_IMAGES + 1,
+                                                 max_fields=_MAX_FORM_FIELDS)
     except HTTPException as exc:
         raise InvalidRequest(f"The multipart form could not be read: {exc.detail}") from None
     try:
