@@ -105,6 +105,7 @@ _HAS_CHILD = "SELECT 1 FROM records WHERE parent = ? LIMIT 1"
 _HIDE = "UPDATE records SET owner = NULL WHERE id = ?"
 _REMOVE = "DELETE FROM records WHERE id = ?"
 _PRUNE_AGE = "DELETE FROM records WHERE kept < ?"
+_TOTALS = "SELECT count(*), sum(size) FROM records"
 # Beyond the newest `max_records`, or beyond `max_bytes` counted from the newest. Among records
 # kept until the same moment (a chain continued at that moment), a later turn goes first.
 _PRUNE_LIMITS = (
@@ -381,7 +382,9 @@ class SQLiteStore:
         conn = self._connection()
         with _transaction(conn):
             conn.execute(_PRUNE_AGE, (self._cutoff(),))
-            conn.execute(_PRUNE_LIMITS, (self.max_records, self.max_bytes))
+            count, total = conn.execute(_TOTALS).fetchone()
+            if count > self.max_records or (total or 0) > self.max_bytes:
+                conn.execute(_PRUNE_LIMITS, (self.max_records, self.max_bytes))
         self._saves_since_prune = 0
         self._bytes_since_prune = 0
         self._last_prune = self._clock()
