@@ -158,6 +158,9 @@ class Metrics:
                                registry=registry)
         self.streams = Gauge("adapter_streams_in_flight", "Streamed responses being sent.",
                              multiprocess_mode="livesum", registry=registry)
+        self.slots = Gauge("adapter_upstream_slots_in_use",
+                           "Upstream calls holding one of the ADAPTER_MAX_STREAMS slots.",
+                           multiprocess_mode="livesum", registry=registry)
         self._models: set[str] = set()
         self._series: dict[tuple[str, str, str], _Series] = {}
 

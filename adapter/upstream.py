@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -63,6 +63,13 @@ def encode_body(body: dict[str, Any]) -> bytes:
     except TypeError as exc:
         raise InvalidRequest(f"The request holds a value that cannot be sent to Gemini ({exc}).",
                              code="invalid_value") from None
+
+
+class SlotGauge(Protocol):
+    """Where the slots in use are counted (the Prometheus gauge)."""
+
+    def inc(self) -> None: ...
+    def dec(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +132,8 @@ class GeminiClient:
     def __init__(self, http: httpx.AsyncClient, base_url: str, read_timeout: float,
                  secrets: tuple[str, ...] = (), pool: KeyPool | None = None,
                  retry: RetryPolicy | None = None, max_streams: int = 0,
-                 queue_timeout: float = 5.0, first_byte_timeout: float | None = None) -> None:
+                 queue_timeout: float = 5.0, first_byte_timeout: float | None = None,
+                 slots_in_use: SlotGauge | None = None) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self.read_timeout = read_timeout
@@ -135,6 +143,7 @@ class GeminiClient:
         self.retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(max_streams) if max_streams > 0 else None
         self._queue_timeout = queue_timeout
+        self._in_use = slots_in_use
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-goog-api-key": key}
@@ -236,10 +245,14 @@ class GeminiClient:
             raise AdapterError(
                 "The adapter is serving as many Gemini streams as it is allowed to; try again "
                 "shortly.", 503, code="too_many_streams", retry_after=1) from None
+        if self._in_use is not None:
+            self._in_use.inc()
 
     def release_slot(self) -> None:
         if self._slots is not None:
             self._slots.release()
+            if self._in_use is not None:
+                self._in_use.dec()
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:

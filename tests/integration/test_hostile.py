@@ -13,6 +13,7 @@ import base64
 import contextlib
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,10 +67,13 @@ def chat(**fields: Any) -> dict[str, Any]:
 
 
 def in_flight(url: str) -> float:
-    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
-        if line.startswith("adapter_streams_in_flight"):
-            return float(line.split()[-1])
-    raise AssertionError("no adapter_streams_in_flight gauge")
+    """Streams being sent plus upstream slots held, from /metrics."""
+    gauges = ("adapter_streams_in_flight ", "adapter_upstream_slots_in_use ")
+    values = [float(line.split()[-1])
+              for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines()
+              if line.startswith(gauges)]
+    assert len(values) == 2, "the in-flight gauges are missing"
+    return sum(values)
 
 
 def rss_mib(url: Any) -> float:
@@ -211,3 +215,42 @@ def test_an_image_edit_with_many_large_images_and_n_10(roomy: Any, fake: FakeGem
     assert after - before < 100, (before, after)  # ten copies of the body would be 640 MiB
     assert slowest < HEALTH_LIMIT
     assert in_flight(url) == 0
+
+
+# --- images and embeddings count against the stream limit ---------------------------------------
+
+
+def slots_in_use(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if line.startswith("adapter_upstream_slots_in_use "):
+            return float(line.split()[-1])
+    raise AssertionError("no adapter_upstream_slots_in_use gauge")
+
+
+@pytest.mark.parametrize("kind", ["images", "embeddings"])
+def test_whole_answer_calls_take_stream_slots(url: str, fake: FakeGemini, kind: str) -> None:
+    if kind == "images":
+        answer = fixture_json("generate-content-image-output.json")
+        fake.queue(*[Reply(chunks=Reply.body(answer).chunks, content_type="application/json",
+                           delay=1.5) for _ in range(SLOTS)])
+        path, body = "/v1/images/generations", {"model": "gemini-2.5-flash-image",
+                                                "prompt": "x", "n": SLOTS}
+    else:
+        recorded = fixture_json("batch-embed-contents.json")
+        answer = {"embeddings": recorded["embeddings"][:1] * 100}  # a full batch of 100
+        fake.queue(*[Reply(chunks=Reply.body(answer).chunks, content_type="application/json",
+                           delay=1.5) for _ in range(SLOTS)])
+        path, body = "/v1/embeddings", {"model": "gemini-embedding-001",
+                                        "input": [f"text {i}" for i in range(100 * SLOTS)]}
+    outcome: dict[str, httpx.Response] = {}
+    worker = threading.Thread(target=lambda: outcome.setdefault("r", post(url, path, body)))
+    worker.start()
+    deadline = time.monotonic() + 5
+    while slots_in_use(url) < SLOTS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert slots_in_use(url) == SLOTS
+    busy = post(url, "/v1/chat/completions", chat())
+    assert busy.status_code == 503 and busy.json()["error"]["code"] == "too_many_streams"
+    worker.join(20)
+    assert outcome["r"].status_code == 200, outcome["r"].text
+    assert_slots_all_free(url)
