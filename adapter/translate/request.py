@@ -16,6 +16,7 @@ from .messages import translate_messages
 from .output import response_format
 from .params import generation_config
 from .reasoning import thinking_config
+from .schema import SchemaBudget
 from .signatures import add_placeholders
 from .tools import BUILT_IN, tool_fields
 
@@ -122,10 +123,11 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         include_usage = flag is not None and validate.boolean(flag, "stream_options.include_usage")
 
     config = generation_config(body)
+    schemas = SchemaBudget()  # what all of the request's schemas may expand to, together
     if (effort := body.get("reasoning_effort")) is not None:
         config["thinkingConfig"] = thinking_config(effort, model)
     if (fmt := body.get("response_format")) is not None:
-        config.update(response_format(fmt))
+        config.update(response_format(fmt, budget=schemas))
     if resolution := media_resolution(body["messages"]):
         config["mediaResolution"] = resolution
     if modalities := response_modalities(body, model):
@@ -142,7 +144,7 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         gemini["systemInstruction"] = system
     if config:
         gemini["generationConfig"] = config
-    gemini.update(tool_fields(body))
+    gemini.update(tool_fields(body, schemas))
     tools = gemini.get("tools", [])
     if (search := body.get("web_search_options")) is not None:
         validate.mapping(search, "web_search_options")

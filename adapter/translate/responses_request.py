@@ -17,6 +17,7 @@ import orjson
 from . import validate
 from .errors import InvalidRequest
 from .images import aspect_ratio, sniff_image
+from .schema import SchemaBudget, function_parameters, to_gemini_schema
 
 _WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
                "web_search_preview_2025_03_11")
@@ -184,8 +185,9 @@ class _Tools:
     image_at: str = ""  # where it is, for errors
 
 
-def _tools(tools: Any) -> _Tools:
-    """Sort a Responses `tools` list into what the chat request needs."""
+def _tools(tools: Any, schemas: SchemaBudget) -> _Tools:
+    """Sort a Responses `tools` list into what the chat request needs (function schemas are
+    checked here, so that a schema too large or deep is named as the client named it)."""
     found = _Tools()
     chat_tools, custom, namespaces = found.functions, found.custom, found.namespaces
 
@@ -193,6 +195,7 @@ def _tools(tools: Any) -> _Tools:
         kind = tool.get("type")
         if kind == "function":
             function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
+            function_parameters(tool.get("parameters"), f"{at}.parameters", schemas)
             chat_tools.append({"type": "function", "function": function})
             if namespace is not None:
                 namespaces[validate.string(tool.get("name"), f"{at}.name")] = namespace
@@ -242,13 +245,15 @@ def _image_options(tool: dict[str, Any], at: str) -> dict[str, Any]:
     return options
 
 
-def _text_format(text: Any) -> dict[str, Any] | None:
+def _text_format(text: Any, schemas: SchemaBudget) -> dict[str, Any] | None:
     fmt = validate.mapping(text, "text").get("format")
     if fmt is None:
         return None
     fmt = validate.mapping(fmt, "text.format")
     if fmt.get("type") == "json_schema":
         spec = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+        if isinstance(schema := fmt.get("schema"), dict) and schema:
+            to_gemini_schema(schema, "text.format.schema", schemas)
         return {"type": "json_schema", "json_schema": spec}
     return {"type": fmt.get("type")}
 
@@ -275,7 +280,8 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
             chat[target] = body[name]
     if body.get("top_logprobs") is not None:
         chat["logprobs"] = True
-    tools = _tools(body["tools"]) if body.get("tools") else _Tools()
+    schemas = SchemaBudget()  # checked with this request's own names; chat_request converts
+    tools = _tools(body["tools"], schemas) if body.get("tools") else _Tools()
     if tools.functions or tools.built_in:
         chat["tools"] = [*tools.functions, *tools.built_in]
     # Gemini before 3 cannot search and call functions in one request: functions win.
@@ -291,7 +297,7 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
             chat["reasoning_effort"] = effort
         elif reasoning.get("summary"):  # summaries asked for at the model's own effort
             chat["thinking_config"] = {"includeThoughts": True}
-    if (text := body.get("text")) is not None and (fmt := _text_format(text)):
+    if (text := body.get("text")) is not None and (fmt := _text_format(text, schemas)):
         chat["response_format"] = fmt
     for name in ("generationConfig", "generation_config", "thinkingConfig", "thinking_config",
                  "safetySettings", "safety_settings", "cachedContent", "cached_content",

@@ -5,11 +5,23 @@ of a schema while using only that subset: references are inlined (a cycle become
 object), `null` alternatives become `nullable`, `const` a one-value enum, enums strings, and
 keywords Gemini rejects are dropped. Property names are data, never keywords: a property called
 `format` or `strict` stays.
+
+Inlining references can make a small schema expand exponentially (definitions that each refer
+to the next twice), so conversion spends a `SchemaBudget` shared by all the schemas of a request
+as it goes, and stops with a 400 the moment it runs out or nests too deep.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
+
+from .errors import InvalidRequest
+
+MAX_DEPTH = 64  # schemas nested in one another, and `$ref`s followed inside one another
+MAX_SIZE = 50_000  # JSON values (keys, properties, list entries) in all of a request's schemas
+MAX_TEXT = 4 * 1024 * 1024  # characters of descriptions, names, patterns, enum values, refs
 
 _COPIED = ("description", "minItems", "maxItems", "minLength", "maxLength", "pattern",
            "minProperties", "maxProperties", "minimum", "maximum")
@@ -18,19 +30,52 @@ _FORMATS = {"string": {"enum", "date-time"}, "number": {"float", "double"},
 _TYPES = {"string", "number", "integer", "boolean", "array", "object"}
 
 
-class _Converter:
-    """Converts one root schema; remembers which references are being expanded (cycles)."""
+class SchemaBudget:
+    """What the schemas of one request may expand to together, counted as they are converted
+    (each `$ref` expansion counts again), so an exploding schema stops at the limit."""
 
-    def __init__(self, root: dict[str, Any]) -> None:
+    __slots__ = ("size", "text")
+
+    def __init__(self, size: int = MAX_SIZE, text: int = MAX_TEXT) -> None:
+        self.size = size  # JSON values still allowed
+        self.text = text  # characters still allowed
+
+    def spend(self, param: str, size: int, text: int = 0) -> None:
+        self.size -= size
+        self.text -= text
+        if self.size < 0 or self.text < 0:
+            raise InvalidRequest(
+                f"'{param}' is too large: with their $refs inlined, the schemas of one request "
+                f"may hold at most {MAX_SIZE} JSON values and {MAX_TEXT} characters of text.",
+                param, "schema_too_large")
+
+
+class _Converter:
+    """Converts one root schema; remembers which references are being expanded (cycles) and how
+    deep it is, and spends the budget before each piece of work."""
+
+    def __init__(self, root: dict[str, Any], param: str, budget: SchemaBudget) -> None:
         self.root = root
+        self.param = param
+        self.budget = budget
         self.expanding: list[str] = []
+        self.depth = 0
+
+    def spend(self, size: int, text: int = 0) -> None:
+        self.budget.spend(self.param, size, text)
+
+    def too_deep(self, what: str) -> InvalidRequest:
+        return InvalidRequest(f"'{self.param}' nests {what} more than {MAX_DEPTH} levels deep.",
+                              self.param, "schema_too_deep")
 
     def resolve(self, ref: str) -> Any:
         """The schema a local `$ref` (`#/$defs/X`, `#/definitions/X`, ...) points at."""
         if not ref.startswith("#"):
             return None
+        tokens = ref[1:].split("/")
+        self.spend(len(tokens))
         node: Any = self.root
-        for token in filter(None, ref[1:].split("/")):
+        for token in filter(None, tokens):
             token = token.replace("~1", "/").replace("~0", "~")
             if not isinstance(node, dict) or token not in node:
                 return None
@@ -38,9 +83,30 @@ class _Converter:
         return node
 
     def convert(self, schema: Any) -> dict[str, Any]:
+        """The Gemini schema for the root or a schema inside it (a property, the items, an
+        alternative, an allOf part), one level deeper. What a `$ref` points at is converted
+        at the level of the reference (`_reference` bounds how many are followed)."""
+        self.deeper()
+        out = self._schema(schema)
+        self.depth -= 1
+        return out
+
+    def deeper(self) -> None:
+        """One level down: each level of the input is at most one of the output (two levels of
+        JSON), so MAX_DEPTH bounds the stack used and the depth of the JSON sent."""
+        if self.depth >= MAX_DEPTH:
+            raise self.too_deep("schemas")
+        self.depth += 1
+
+    def _schema(self, schema: Any) -> dict[str, Any]:
         if not isinstance(schema, dict):
+            self.spend(1)
             return {"type": "string"}  # `true`, `{}`-like: anything, asked for as text
+        self.spend(1 + len(schema), sum(len(schema[k]) for k in ("description", "pattern", "$ref")
+                                        if isinstance(schema.get(k), str)))
         options = schema.get("anyOf", schema.get("oneOf"))
+        if isinstance(options, list):
+            self.spend(len(options))
         if isinstance(options, list) and _shapes(schema) and not any(map(_shapes, options)):
             # Alternatives that only constrain ("give an id or a name") next to a real shape:
             # Gemini cannot express them; the shape is what matters.
@@ -63,17 +129,24 @@ class _Converter:
             # A cycle (or a reference we cannot follow) becomes a free-form object.
             name = ref.rsplit("/", 1)[-1]
             described = target.get("description") if isinstance(target, dict) else None
-            return {"type": "object", "description": described or f"A {name} object."}
+            described = described if isinstance(described, str) and described \
+                else f"A {name} object."
+            self.spend(1, len(described))
+            return {"type": "object", "description": described}
+        if len(self.expanding) >= MAX_DEPTH:
+            raise self.too_deep("$refs")
         self.expanding.append(ref)
         try:
-            return self.convert(target)
+            return self._schema(target)
         finally:
             self.expanding.pop()
 
     def _alternatives(self, options: list[Any]) -> tuple[dict[str, Any], bool]:
         """(schema, nullable) for anyOf/oneOf: `null` branches become `nullable`."""
-        branches = [self.convert(o) for o in options
-                    if not (isinstance(o, dict) and o.get("type") == "null")]
+        branches = []
+        for option in options:  # a loop, not a comprehension: one stack frame less per level
+            if not (isinstance(option, dict) and option.get("type") == "null"):
+                branches.append(self.convert(option))
         nullable = len(branches) < len(options)
         if len(branches) == 1:
             return branches[0], nullable
@@ -84,11 +157,14 @@ class _Converter:
         property another part defines)."""
         own = {k: v for k, v in schema.items() if k != "allOf"}
         parts = [*schema["allOf"], own] if _shapes(own) or "required" in own else schema["allOf"]
+        self.spend(len(parts))
         merged: dict[str, Any] = {}
         required: list[str] = []
         for part in parts:
-            raw = self.resolve(part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+            ref = part.get("$ref") if isinstance(part, dict) else None
+            raw = self.resolve(ref) if isinstance(ref, str) else part
             if isinstance(raw, dict) and isinstance(raw.get("required"), list):
+                self.spend(len(raw["required"]))
                 required.extend(name for name in raw["required"] if isinstance(name, str))
             for key, value in self.convert(part).items():
                 if key == "properties":
@@ -104,21 +180,28 @@ class _Converter:
         kind = schema.get("type")
         nullable = schema.get("nullable") is True
         if isinstance(kind, list):
+            self.spend(len(kind))
             kinds = [k for k in kind if k != "null"]
             nullable = nullable or len(kinds) < len(kind)
             if len(kinds) > 1:
                 rest = {k: v for k, v in schema.items() if k != "type"}
-                out = {"anyOf": [self._plain({**rest, "type": k}) for k in kinds]}
-                return _annotate(out, {}, nullable)
+                self.spend(len(kinds) * len(rest))  # each branch copies the rest
+                self.deeper()  # the branches are a level of anyOf
+                branches = []
+                for each in kinds:
+                    branches.append(self._plain({**rest, "type": each}))
+                self.depth -= 1
+                return _annotate({"anyOf": branches}, {}, nullable)
             kind = kinds[0] if kinds else None
         out: dict[str, Any] = {}
         values = [schema["const"]] if "const" in schema else schema.get("enum")
         if isinstance(values, list):
+            self.spend(len(values))
             nullable = nullable or None in values
             out["type"] = "string"
-            if strings := [_text(v) for v in values if v is not None]:
+            if strings := [self._text(v) for v in values if v is not None]:
                 out["enum"] = strings
-        elif kind in _TYPES:
+        elif isinstance(kind, str) and kind in _TYPES:
             out["type"] = kind
         elif "properties" in schema:
             out["type"] = "object"
@@ -127,7 +210,7 @@ class _Converter:
         else:
             out["type"] = "string"
         for key in _COPIED:
-            if schema.get(key) is not None:
+            if _fits(key, schema.get(key)):
                 out[key] = schema[key]
         self._format(schema.get("format"), out)
         if out["type"] == "object":
@@ -135,6 +218,23 @@ class _Converter:
         elif out["type"] == "array":
             out["items"] = self.convert(schema.get("items", {"type": "string"}))
         return _annotate(out, {}, nullable)
+
+    def _text(self, value: Any) -> str:
+        """An enum value as Gemini's string enums hold it (objects and arrays as JSON)."""
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            try:
+                text = orjson.dumps(value).decode()
+            except orjson.JSONEncodeError:  # nested deeper than JSON can be written
+                raise InvalidRequest(f"'{self.param}' has an enum value nested too deeply.",
+                                     self.param, "schema_too_deep") from None
+        else:
+            text = str(value)
+        self.spend(0, len(text))
+        return text
 
     @staticmethod
     def _format(fmt: Any, out: dict[str, Any]) -> None:
@@ -152,12 +252,27 @@ class _Converter:
         properties = schema.get("properties")
         if not isinstance(properties, dict) or not properties:
             return  # Gemini rejects empty `properties`; without it the object is free-form
-        out["properties"] = {name: self.convert(value) for name, value in properties.items()}
+        self.spend(len(properties), sum(map(len, properties)))
+        converted: dict[str, Any] = {}
+        for name, value in properties.items():  # a loop: one stack frame less per level
+            converted[name] = self.convert(value)
+        out["properties"] = converted
         required = schema.get("required")
         if isinstance(required, list):
-            kept = [name for name in required if name in out["properties"]]
+            self.spend(len(required))
+            kept = [name for name in required if isinstance(name, str) and name in converted]
             if kept:
                 out["required"] = kept
+
+
+def _fits(key: str, value: Any) -> bool:
+    """Whether a copied keyword's value is of the type Gemini takes (text for `description` and
+    `pattern`, a number for `minimum`/`maximum`, a count for the rest); others are dropped."""
+    if key in ("description", "pattern"):
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return key in ("minimum", "maximum") or (isinstance(value, int) and value >= 0)
 
 
 _SHAPE_KEYS = ("type", "properties", "items", "$ref", "enum", "const", "anyOf", "oneOf", "allOf")
@@ -182,25 +297,23 @@ def _annotate(out: dict[str, Any], schema: dict[str, Any], nullable: bool) -> di
     return out
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def to_gemini_schema(schema: Any) -> dict[str, Any]:
-    """The Gemini Schema with the meaning of a JSON Schema."""
+def to_gemini_schema(schema: Any, param: str = "schema",
+                     budget: SchemaBudget | None = None) -> dict[str, Any]:
+    """The Gemini Schema with the meaning of a JSON Schema. `param` names the schema in errors;
+    `budget` is shared by all the schemas of a request (a fresh one when not given).
+    Raises InvalidRequest (`schema_too_large`, `schema_too_deep`) when it would expand past the
+    budget or nest past MAX_DEPTH."""
     root = schema if isinstance(schema, dict) else {}
-    return _Converter(root).convert(schema)
+    return _Converter(root, param, SchemaBudget() if budget is None else budget).convert(schema)
 
 
-def function_parameters(schema: Any) -> dict[str, Any] | None:
+def function_parameters(schema: Any, param: str = "parameters",
+                        budget: SchemaBudget | None = None) -> dict[str, Any] | None:
     """A function's `parameters`, or None when it takes none (Gemini rejects empty objects)."""
     if not isinstance(schema, dict):
         return None
-    converted = to_gemini_schema(schema if "type" in schema else {**schema, "type": "object"})
+    converted = to_gemini_schema(schema if "type" in schema else {**schema, "type": "object"},
+                                 param, budget)
     if converted.get("type") == "object" and not converted.get("properties"):
         return None
     return converted

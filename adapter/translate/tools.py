@@ -8,7 +8,7 @@ from typing import Any
 
 from . import validate
 from .errors import InvalidRequest
-from .schema import function_parameters
+from .schema import SchemaBudget, function_parameters
 
 # Gemini function names: letters, digits, underscores, dots, colons and dashes, at most 128.
 _FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
@@ -18,7 +18,7 @@ BUILT_IN = {"code_interpreter": "codeExecution", "code_execution": "codeExecutio
             "url_context": "urlContext", "google_search": "googleSearch"}
 
 
-def _declaration(function: Any, where: str) -> dict[str, Any]:
+def _declaration(function: Any, where: str, budget: SchemaBudget) -> dict[str, Any]:
     function = validate.mapping(function, where)
     name = validate.string(function.get("name"), f"{where}.name")
     if not _FUNCTION_NAME.fullmatch(name):
@@ -31,14 +31,18 @@ def _declaration(function: Any, where: str) -> dict[str, Any]:
         declaration["description"] = validate.string(description, f"{where}.description")
     if (parameters := function.get("parameters")) is not None:
         validate.mapping(parameters, f"{where}.parameters")
-        if (converted := function_parameters(parameters)) is not None:
+        converted = function_parameters(parameters, f"{where}.parameters", budget)
+        if converted is not None:
             declaration["parameters"] = converted
     return declaration
 
 
-def function_declarations(body: dict[str, Any], built_in: list[str]) -> list[dict[str, Any]]:
+def function_declarations(body: dict[str, Any], built_in: list[str],
+                          budget: SchemaBudget | None = None) -> list[dict[str, Any]]:
     """Gemini functionDeclarations for `tools` (type function) and legacy `functions`; the
-    Gemini tools that other `tools` entries switch on are added to `built_in`."""
+    Gemini tools that other `tools` entries switch on are added to `built_in`. All their
+    schemas spend one `budget` (the request's, or a fresh one)."""
+    budget = SchemaBudget() if budget is None else budget
     declarations = []
     if (tools := body.get("tools")) is not None:
         for i, tool in enumerate(validate.array(tools, "tools")):
@@ -51,10 +55,10 @@ def function_declarations(body: dict[str, Any], built_in: list[str]) -> list[dic
                 raise InvalidRequest(
                     f"Tool type {kind!r} is not supported; use function, "
                     f"{', '.join(BUILT_IN)}.", f"tools[{i}].type")
-            declarations.append(_declaration(tool.get("function"), f"tools[{i}].function"))
+            declarations.append(_declaration(tool.get("function"), f"tools[{i}].function", budget))
     if (functions := body.get("functions")) is not None:
         for i, function in enumerate(validate.array(functions, "functions")):
-            declarations.append(_declaration(function, f"functions[{i}]"))
+            declarations.append(_declaration(function, f"functions[{i}]", budget))
     names = [d["name"] for d in declarations]
     if len(set(names)) < len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
@@ -82,10 +86,10 @@ def _choice(choice: Any, param: str, declared: set[str]) -> dict[str, Any]:
     return {"mode": "ANY", "allowedFunctionNames": [name]}
 
 
-def tool_fields(body: dict[str, Any]) -> dict[str, Any]:
+def tool_fields(body: dict[str, Any], budget: SchemaBudget | None = None) -> dict[str, Any]:
     """The `tools` and `toolConfig` fields of the Gemini request (empty when there are none)."""
     built_in: list[str] = []
-    declarations = function_declarations(body, built_in)
+    declarations = function_declarations(body, built_in, budget)
     if (parallel := body.get("parallel_tool_calls")) is not None:
         validate.boolean(parallel, "parallel_tool_calls")  # Gemini decides; accepted as a hint
     fields: dict[str, Any] = {}

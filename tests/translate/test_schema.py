@@ -7,6 +7,7 @@ subset that Gemini's function `parameters` take.
 from __future__ import annotations
 
 import copy
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, IntEnum
@@ -15,9 +16,22 @@ from uuid import UUID
 
 import orjson
 import pytest
-from pydantic import AnyUrl, BaseModel, Field
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import AnyUrl, BaseModel, Field, create_model
 
-from adapter.translate.schema import function_parameters, to_gemini_schema
+from adapter.translate import schema as schema_module
+from adapter.translate.errors import InvalidRequest
+from adapter.translate.request import chat_request
+from adapter.translate.responses_request import responses_call
+from adapter.translate.schema import (
+    MAX_DEPTH,
+    MAX_SIZE,
+    SchemaBudget,
+    function_parameters,
+    to_gemini_schema,
+)
+from adapter.translate.tools import function_declarations
 
 ALLOWED_KEYS = frozenset({
     "type", "format", "description", "nullable", "enum", "items", "properties", "required",
@@ -1127,3 +1141,325 @@ def test_conversion_results_are_independent() -> None:
     first["properties"]["one"]["properties"]["x"]["description"] = "changed"
     assert "description" not in first["properties"]["two"]["properties"]["x"]
     assert convert(schema) != first
+
+
+# --- bounds: schemas that expand or nest without limit --------------------------------------------
+
+def bomb(levels: int = 20) -> dict[str, Any]:
+    """About 2 KB of JSON whose definitions each refer to the next twice: inlined, 2**levels."""
+    defs = {f"D{i}": {"type": "object", "properties": {"x": {"$ref": f"#/$defs/D{i + 1}"},
+                                                      "y": {"$ref": f"#/$defs/D{i + 1}"}}}
+            for i in range(levels)}
+    defs[f"D{levels}"] = {"type": "string"}
+    return {"type": "object", "properties": {"a": {"$ref": "#/$defs/D0"}}, "$defs": defs}
+
+
+def chat(**fields: Any) -> dict[str, Any]:
+    return {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}],
+            **fields}
+
+
+def responses(**fields: Any) -> dict[str, Any]:
+    return {"model": "gemini-2.5-flash", "input": "hi", **fields}
+
+
+def function_tool(name: str, parameters: Any) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": parameters}}
+
+
+def json_format(schema: Any) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "out", "schema": schema}}
+
+
+def translate(api: str, body: dict[str, Any]) -> None:
+    if api == "chat":
+        chat_request(body)
+    else:
+        responses_call(body, [])
+
+
+SMALL = {"type": "object", "properties": {"q": {"type": "string"}}}
+BOMB_CASES = {
+    "chat tool": ("chat", chat(tools=[function_tool(f"f{i}", SMALL) for i in range(3)]
+                               + [function_tool("bomb", bomb())]),
+                  "tools[3].function.parameters"),
+    "chat legacy function": ("chat", chat(functions=[{"name": "bomb", "parameters": bomb()}]),
+                             "functions[0].parameters"),
+    "chat response_format": ("chat", chat(response_format=json_format(bomb())),
+                             "response_format.json_schema.schema"),
+    "responses tool": ("responses", responses(tools=[
+        {"type": "web_search"}, {"type": "custom", "name": "c"},
+        {"type": "function", "name": "bomb", "parameters": bomb()}]), "tools[2].parameters"),
+    "responses namespace tool": ("responses", responses(tools=[{"type": "namespace", "name": "n",
+        "tools": [{"type": "function", "name": "bomb", "parameters": bomb()}]}]),
+        "tools[0].tools[0].parameters"),
+    "responses text.format": ("responses", responses(text={"format": {
+        "type": "json_schema", "name": "out", "schema": bomb()}}), "text.format.schema"),
+}
+
+
+@pytest.mark.parametrize(("api", "body", "param"), BOMB_CASES.values(), ids=BOMB_CASES.keys())
+def test_an_exponentially_expanding_schema_is_a_400_naming_it(api: str, body: dict[str, Any],
+                                                              param: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        translate(api, body)
+    error = caught.value
+    assert (error.status, error.param, error.code) == (400, param, "schema_too_large")
+    assert f"'{param}' is too large" in error.message
+
+
+def test_the_expansion_stops_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conversion gives up as soon as the budget is spent: it visits a bounded number of
+    schemas, not the 2**21 of the whole expansion."""
+    assert len(orjson.dumps(bomb(20))) < 2100
+    visited = 0
+    convert_one = schema_module._Converter.convert
+
+    def counting(self: Any, schema: Any) -> dict[str, Any]:
+        nonlocal visited
+        visited += 1
+        return convert_one(self, schema)
+
+    monkeypatch.setattr(schema_module._Converter, "convert", counting)
+    with pytest.raises(InvalidRequest):
+        function_parameters(bomb(20), "p")
+    assert 0 < visited <= MAX_SIZE // 2
+
+
+def clique(size: int) -> dict[str, Any]:
+    """Definitions that each refer to all the others: no cycle is followed, but the paths that
+    avoid one are factorially many."""
+    defs = {f"D{i}": {"type": "object", "properties": {
+        f"p{j}": {"$ref": f"#/$defs/D{j}"} for j in range(size) if j != i}} for i in range(size)}
+    return {"$ref": "#/$defs/D0", "$defs": defs}
+
+
+def fan_out(count: int, target: dict[str, Any]) -> dict[str, Any]:
+    """`count` properties that all refer to one definition."""
+    return {"type": "object", "$defs": {"T": target},
+            "properties": {f"p{i}": {"$ref": "#/$defs/T"} for i in range(count)}}
+
+
+EXPANDING = {
+    "mutual references": clique(9),
+    "a large enum used many times": fan_out(200, {"enum": [f"value {i}" for i in range(1000)]}),
+    "a long description used many times": fan_out(50, {"type": "string",
+                                                       "description": "d" * 100_000}),
+    "one enormous enum": {"type": "object", "properties": {"e": {"enum": list(range(60_000))}}},
+}
+
+
+@pytest.mark.parametrize("schema", EXPANDING.values(), ids=EXPANDING.keys())
+def test_other_expanding_schemas_are_a_400(schema: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        function_parameters(schema, "tools[0].function.parameters")
+    assert caught.value.code == "schema_too_large"
+    assert caught.value.param == "tools[0].function.parameters"
+
+
+def wide(count: int) -> dict[str, Any]:
+    return {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(count)}}
+
+
+def cost(schema: dict[str, Any]) -> int:
+    budget = SchemaBudget()
+    function_parameters(schema, "p", budget)
+    return MAX_SIZE - budget.size
+
+
+def test_the_budget_is_shared_by_all_the_tools_of_a_request() -> None:
+    each = cost(wide(2000))
+    first_over = MAX_SIZE // each  # the tool during which the shared budget runs out
+    tools = [function_tool(f"f{i}", wide(2000)) for i in range(first_over + 2)]
+    with pytest.raises(InvalidRequest) as caught:
+        chat_request(chat(tools=tools))
+    assert caught.value.param == f"tools[{first_over}].function.parameters"
+    chat_request(chat(tools=tools[:first_over]))
+
+
+def test_the_budget_is_shared_by_response_format_and_tools() -> None:
+    half = wide(MAX_SIZE // 5)
+    assert MAX_SIZE // 2 < cost(half) < MAX_SIZE
+    chat_request(chat(response_format=json_format(half)))
+    chat_request(chat(tools=[function_tool("f", half)]))
+    with pytest.raises(InvalidRequest) as caught:
+        chat_request(chat(response_format=json_format(half), tools=[function_tool("f", half)]))
+    assert caught.value.param == "tools[0].function.parameters"
+    with pytest.raises(InvalidRequest) as caught:
+        responses_call(responses(text={"format": {"type": "json_schema", "schema": half}},
+                                 tools=[{"type": "function", "name": "f", "parameters": half}]),
+                       [])
+    assert caught.value.param == "text.format.schema"
+
+
+NESTINGS = {  # as JSON text (too deep for json.dumps, as a request body arrives): the text
+    # around each step, and how many levels of the converted schema a step makes
+    "items": ('{"type":"array","items":', "}", 1),
+    "properties": ('{"type":"object","properties":{"p":', "}}", 1),
+    "anyOf": ('{"anyOf":[{"type":"integer"},', "]}", 1),
+    "oneOf": ('{"oneOf":[{"type":"integer"},', "]}", 1),
+    "allOf": ('{"allOf":[', "]}", 1),
+    "type list": ('{"type":["string","array"],"items":', "}", 2),  # anyOf, then items
+}
+
+
+def nested(steps: int, how: str) -> Any:
+    """A schema `steps` deep below its root (parsed from JSON text, as orjson parses a body)."""
+    start, end, _ = NESTINGS[how]
+    return orjson.loads(start * steps + '{"type":"string"}' + end * steps)
+
+
+@pytest.mark.parametrize("how", NESTINGS)
+def test_a_deeply_nested_schema_is_a_400_not_a_recursion_error(how: str) -> None:
+    steps = 1000 if how == "items" else 400  # within orjson's 1024 levels of JSON
+    with pytest.raises(InvalidRequest) as caught:
+        function_parameters(nested(steps, how), "tools[0].function.parameters")
+    error = caught.value
+    assert (error.status, error.param, error.code) == (400, "tools[0].function.parameters",
+                                                       "schema_too_deep")
+
+
+@pytest.mark.parametrize("how", NESTINGS)
+def test_nesting_up_to_the_limit_converts(how: str) -> None:
+    per_step = NESTINGS[how][2]
+    convert(nested((MAX_DEPTH - 1) // per_step, how))  # the root is the first level
+    with pytest.raises(InvalidRequest):
+        to_gemini_schema(nested(MAX_DEPTH // per_step, how))
+
+
+def chain(length: int) -> dict[str, Any]:
+    """A reference to a reference to ... a string: no cycle, `length` references."""
+    defs: dict[str, Any] = {f"D{i}": {"$ref": f"#/$defs/D{i + 1}"} for i in range(length - 1)}
+    defs[f"D{length - 1}"] = {"type": "string", "description": "the end"}
+    return {"type": "object", "properties": {"v": {"$ref": "#/$defs/D0"}}, "$defs": defs}
+
+
+def test_references_to_references_are_followed_up_to_the_limit() -> None:
+    assert convert(chain(MAX_DEPTH))["properties"]["v"] == {"type": "string",
+                                                            "description": "the end"}
+    for length in (MAX_DEPTH + 1, 5000):
+        with pytest.raises(InvalidRequest) as caught:
+            to_gemini_schema(chain(length), "text.format.schema")
+        assert (caught.value.param, caught.value.code) == ("text.format.schema",
+                                                           "schema_too_deep")
+
+
+def stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def test_the_deepest_schema_allowed_fits_the_stack_and_the_encoder() -> None:
+    """Every level a $ref and a property (the most stack per level): converts in 400 frames of
+    stack (Python allows 1000), and its JSON stays far inside orjson's 254 levels even with a
+    request body around it."""
+    defs = {f"D{i}": {"type": "object", "properties": {"p": {"$ref": f"#/$defs/D{i + 1}"}}}
+            for i in range(MAX_DEPTH)}
+    defs[f"D{MAX_DEPTH}"] = {"type": "string"}
+    body = chat(tools=[function_tool("deep", {"$ref": "#/$defs/D0", "$defs": defs})])
+    with pytest.raises(InvalidRequest) as caught:
+        chat_request(body)  # 65 levels
+    assert caught.value.code == "schema_too_deep"
+    defs[f"D{MAX_DEPTH - 1}"] = {"type": "string"}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(stack_depth() + 400)
+    try:
+        wrapped: Any = chat_request(body).gemini
+    finally:
+        sys.setrecursionlimit(limit)
+    for _ in range(100):  # a request body may hold it 100 levels deeper still
+        wrapped = [wrapped]
+    orjson.dumps(wrapped)
+
+
+def test_an_enum_value_nested_deeper_than_json_can_be_written_is_a_400() -> None:
+    value = "[" * 1000 + "]" * 1000
+    schema = orjson.loads('{"type":"object","properties":{"e":{"enum":[' + value + ']}}}')
+    with pytest.raises(InvalidRequest) as caught:
+        function_parameters(schema, "tools[0].function.parameters")
+    assert caught.value.code == "schema_too_deep"
+
+
+@pytest.mark.parametrize(("schema", "expected"), [
+    ({"type": {"a": 1}}, {"type": "string"}),
+    ({"type": [{"a": 1}]}, {"type": "string"}),
+    ({"type": "object", "properties": {"a": {}}, "required": [{"a": 1}, "a"]},
+     {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}),
+    ({"allOf": [{"$ref": 5}, {"type": "integer"}]}, {"type": "string"}),
+    ({"enum": [{"b": [1, None]}, [2]]}, {"type": "string", "enum": ['{"b":[1,null]}', "[2]"]}),
+    ({"type": "integer", "minimum": [1, [2]], "maximum": {"x": 1}, "minItems": -1,
+      "maxLength": 1.5, "description": ["no"], "pattern": 7}, {"type": "integer"}),
+    ({"$ref": "#", "description": 5}, {"type": "object", "description": "A # object."}),
+])
+def test_values_of_the_wrong_type_are_dropped_not_a_500(schema: dict[str, Any],
+                                                         expected: dict[str, Any]) -> None:
+    assert convert(schema) == expected
+
+
+def test_a_self_reference_with_a_nested_description_stays_flat() -> None:
+    schema = {"$defs": {"A": {"type": "object", "description": {"x": [[1]]},
+                              "properties": {"a": {"$ref": "#/$defs/A"}}}},
+              "$ref": "#/$defs/A"}
+    assert convert(schema) == {"type": "object", "properties": {"a": {
+        "type": "object", "description": "A A object."}}}
+
+
+class _Address(BaseModel):
+    street: str
+    city: str
+    zip: str | None = None
+
+
+class _Contact(BaseModel):
+    email: str | None = None
+    address: _Address | None = None
+
+
+class _Tree(BaseModel):
+    name: str
+    children: list[_Tree] = []
+
+
+WIDE_MODEL = create_model("Wide", **{  # type: ignore[call-overload]
+    f"f{i}": [(_Contact | None, None), (list[_Address], []), (_Tree | None, None), (int, 0),
+              (str, "")][i % 5] for i in range(300)}).model_json_schema()
+
+
+def test_real_schemas_spend_a_small_part_of_the_budget() -> None:
+    """128 tools of the real-world schemas and a 300-field Pydantic model with shared and
+    recursive models, in one request (heavier than real requests): converted exactly as each
+    alone, within half of the budget."""
+    schemas = [list(REAL_WORLD.values())[i % len(REAL_WORLD)] for i in range(128)]
+    budget = SchemaBudget()
+    declarations = function_declarations(
+        {"tools": [function_tool(f"f{i}", s) for i, s in enumerate([*schemas, WIDE_MODEL])]},
+        [], budget)
+    assert [d.get("parameters") for d in declarations] == \
+        [function_parameters(s) for s in [*schemas, WIDE_MODEL]]
+    assert MAX_SIZE - budget.size < MAX_SIZE // 2
+    assert len(declarations[-1]["parameters"]["properties"]) == 300
+
+
+_KEYWORDS = st.sampled_from(["type", "properties", "items", "$ref", "enum", "const", "anyOf",
+                             "oneOf", "allOf", "required", "description", "nullable", "format",
+                             "$defs", "minimum", "minItems", "pattern", "a"])
+_LEAVES = st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False) | \
+    st.sampled_from(["string", "object", "array", "null", "#/$defs/a", "#", "#/properties/a",
+                     "date-time"]) | st.text(max_size=3)
+_SCHEMAS = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=3)
+                        | st.dictionaries(_KEYWORDS, inner, max_size=4), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SCHEMAS)
+def test_any_json_value_converts_or_is_a_400(schema: Any) -> None:
+    for converted in (to_gemini_schema, function_parameters):
+        try:
+            result = converted(schema, "p")
+        except InvalidRequest as error:
+            assert error.param == "p"
+            continue
+        assert result is None or isinstance(result, dict)
+        orjson.dumps(result)
