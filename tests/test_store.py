@@ -625,10 +625,3 @@ def test_settings_max_records() -> None:
 def test_settings_bad_max_records(raw: str) -> None:
     with pytest.raises(ValueError, match="ADAPTER_STORE_MAX_RECORDS"):
         Settings.from_env({"ADAPTER_STORE_MAX_RECORDS": raw})
-
-
-def test_settings_max_bytes() -> None:
-    assert Settings().store_max_bytes == 1024 ** 3
-    assert Settings.from_env({"ADAPTER_STORE_MAX_BYTES": "5000"}).store_max_bytes == 5000
-    with pytest.raises(ValueError, match="ADAPTER_STORE_MAX_BYTES"):
-        Settings.from_env({"ADAPTER_STORE_MAX_BYTES": "0"})
