@@ -19,10 +19,10 @@ A record's lifetime: it answers GET (and can be continued) until it is older tha
 or deleted. Its ancestors stay in the file as long as it does, even when they are themselves
 expired or deleted (then they answer nobody, but still feed the chain): `kept` is the newest
 `created` among a record and its descendants, and pruning goes by `kept`. Pruning (on open,
-then at most once per `prune_every` saves, `prune_interval` seconds or a tenth of `max_bytes`
-saved) deletes the records whose `kept` is older than the retention, then the oldest beyond
-`max_records` and beyond `max_bytes` in total, a conversation's later records before its
-earlier ones, so what remains is always whole chains. Between prunes the limits may be
+then after `prune_every` saves, `prune_interval` seconds or a tenth of `max_bytes` saved,
+whichever comes first) deletes the records whose `kept` is older than the retention, then the
+oldest beyond `max_records` and beyond `max_bytes` in total, a conversation's later records
+before its earlier ones, so what remains is always whole chains. Between prunes the limits may be
 overshot by what was saved since the last prune.
 
 Files of earlier versions (a `responses` table only) are migrated on open: their records get a
