@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         "adapter.app:create_app",
         factory=True,
+        http="adapter.connection:HTTPProtocol",  # drops clients that stop reading
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -60,7 +60,8 @@ async def chat_completions(request: Request) -> Response:
         await upstream.aclose()
         raise
     return EventStreamResponse(_event_stream(first, batches, translator), upstream.aclose,
-                               abort=lambda: encode_event(SHUTTING_DOWN.body()))
+                               abort=lambda: encode_event(SHUTTING_DOWN.body()),
+                               write_timeout=state.settings.write_timeout)
 
 
 def _encode(batch: list[dict[str, Any]], translator: StreamTranslator) -> bytes:

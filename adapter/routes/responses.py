@@ -130,7 +130,8 @@ async def create_response(request: Request) -> Response:
     stream = _event_stream(_encode(first), batches, translator, emitter,
                            lambda: _save(request, body, call, emitter.response))
     return EventStreamResponse(stream, upstream.aclose,
-                               abort=lambda: _encode(emitter.fail(SHUTTING_DOWN)))
+                               abort=lambda: _encode(emitter.fail(SHUTTING_DOWN)),
+                               write_timeout=state.settings.write_timeout)
 
 
 def _translate(batch: list[dict[str, Any]], translator: StreamTranslator,
