@@ -42,5 +42,11 @@ bench: $(STAMP)
 bench-faults: $(STAMP)
 	$(BIN)/python -m tests.bench.faults
 
+# Hostile requests against the adapter (tests/bench/README.md); ADAPTER_DIR=<checkout> measures
+# another checkout's code, e.g. a worktree of an older commit.
+.PHONY: bench-hostile
+bench-hostile: $(STAMP)
+	$(BIN)/python -m tests.bench.hostile $(if $(ADAPTER_DIR),--adapter-dir $(ADAPTER_DIR))
+
 clean:
 	rm -rf $(VENV) build *.egg-info $(NODE_DIR)
