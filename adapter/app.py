@@ -18,6 +18,7 @@ from starlette.routing import Route
 from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
 from .media import MediaFetcher, is_public
+from .memory import Trimmer
 from .observability import Metrics, Observability
 from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
@@ -87,11 +88,13 @@ def create_app(settings: Settings | None = None,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
         ) as http:
+            trimmer = Trimmer()
             media = MediaFetcher(settings.fetch_max_bytes, settings.fetch_timeout,
                                  guard=None if settings.fetch_allow_private else is_public,
                                  max_count=settings.fetch_max_count,
                                  max_total_bytes=settings.fetch_max_total_bytes,
-                                 concurrency=settings.fetch_concurrency)
+                                 concurrency=settings.fetch_concurrency,
+                                 fetched=trimmer.note)
             store = open_store(settings)
             keys = UpstreamKeys(settings)
             app.state.adapter = AdapterState(
@@ -106,9 +109,11 @@ def create_app(settings: Settings | None = None,
                 keys=keys,
                 media=media,
                 store=store,
+                trimmer=trimmer,
             )
             try:
-                yield
+                async with trimmer.running():
+                    yield
             finally:
                 await media.aclose()
                 await store.aclose()

@@ -69,7 +69,10 @@ class MediaFetcher:
 
     def __init__(self, max_bytes: int, timeout: float,
                  guard: Callable[[str], bool] | None = is_public, *, max_count: int = 32,
-                 max_total_bytes: int = 64 * 1024 * 1024, concurrency: int = 4) -> None:
+                 max_total_bytes: int = 64 * 1024 * 1024, concurrency: int = 4,
+                 fetched: Callable[[int], None] | None = None) -> None:
+        """`fetched` is told how many bytes each request's downloads came to."""
+        self._fetched = fetched
         """`guard` decides which addresses may be reached; None allows all. `max_bytes` bounds
         one download; `max_count`, `max_total_bytes` and `concurrency` bound one request."""
         self.max_bytes = max_bytes
@@ -108,6 +111,9 @@ class MediaFetcher:
                     group.create_task(replace(part))
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
+        finally:
+            if self._fetched is not None:
+                self._fetched(budget.used)
 
     def _check_literal_address(self, spec: dict[str, str]) -> None:
         """Refuse a URL whose host is an IP address the guard refuses (names wait for DNS)."""

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ..auth import UpstreamKeys
 from ..config import Settings
 from ..media import MediaFetcher
+from ..memory import Trimmer
 from ..store import ResponseStore
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
@@ -30,6 +31,7 @@ class AdapterState:
     keys: UpstreamKeys
     media: MediaFetcher
     store: ResponseStore
+    trimmer: Trimmer
 
 
 def state_of(request: Request) -> AdapterState:
@@ -72,6 +74,7 @@ async def limited_body(request: Request) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     request.state.body_bytes = size
+    state_of(request).trimmer.note(size)
     return b"".join(chunks)
 
 
