@@ -53,10 +53,16 @@ def is_large(request: Request) -> bool:
     return getattr(request.state, "body_bytes", 0) > OFF_LOOP_BYTES
 
 
+def _heavy(request: Request) -> bool:
+    """Whether translating the request may take long: a large body, or a small one whose
+    schemas refer to each other (`$ref`), which expand up to the schema budget."""
+    return is_large(request) or getattr(request.state, "has_refs", False)
+
+
 async def off_loop(request: Request, func: Callable[..., T], *args: Any) -> T:
-    """`func(*args)`: in a worker thread when the request's body is large, else right here
-    (a thread costs more than translating a small request)."""
-    if is_large(request):
+    """`func(*args)`: in a worker thread when the request is heavy, else right here (a thread
+    costs more than translating a small request)."""
+    if _heavy(request):
         return await asyncio.to_thread(func, *args)
     return func(*args)
 
@@ -75,7 +81,9 @@ async def limited_body(request: Request) -> bytes:
         chunks.append(chunk)
     request.state.body_bytes = size
     state_of(request).trimmer.note(size)
-    return b"".join(chunks)
+    raw = b"".join(chunks)
+    request.state.has_refs = b'"$ref"' in raw
+    return raw
 
 
 def _parse(raw: bytes) -> Any:

@@ -265,7 +265,7 @@ def test_whole_answer_calls_take_stream_slots(url: str, fake: FakeGemini, kind: 
     assert_slots_all_free(url)
 
 
-# --- memory comes back after each large request ---------------------------------------------------
+# --- memory comes back after each large request -----------------------------------------
 
 
 def test_memory_returns_after_each_large_request(url: Any, fake: FakeGemini) -> None:
@@ -284,3 +284,38 @@ def test_memory_returns_after_each_large_request(url: Any, fake: FakeGemini) -> 
         fake.seen.clear()
         seen.append(rss_settles(url, start + 30) - start)
     assert max(seen) < 30, seen
+
+
+# --- schema bombs ---------------------------------------------------------------------------
+
+
+def schema_bomb(levels: int = 22) -> dict[str, Any]:
+    """About 2 KB of `$defs`, each referring to the next twice: 2**levels nodes if inlined."""
+    defs = {f"D{i}": {"type": "object", "properties": {"a": {"$ref": f"#/$defs/D{i + 1}"},
+                                                       "b": {"$ref": f"#/$defs/D{i + 1}"}}}
+            for i in range(levels)}
+    defs[f"D{levels}"] = {"type": "string"}
+    return {"type": "object", "properties": {"root": {"$ref": "#/$defs/D0"}}, "$defs": defs}
+
+
+@pytest.mark.parametrize(("path", "body", "param"), [
+    ("/v1/chat/completions", chat(tools=[{"type": "function", "function": {
+        "name": "f", "parameters": schema_bomb()}}]), "tools[0].function.parameters"),
+    ("/v1/chat/completions", chat(response_format={"type": "json_schema", "json_schema": {
+        "name": "x", "schema": schema_bomb()}}), "response_format.json_schema.schema"),
+    ("/v1/responses", {"model": MODEL, "input": "Hi", "tools": [
+        {"type": "function", "name": "f", "parameters": schema_bomb()}]}, "tools[0].parameters"),
+], ids=["chat-tool", "chat-response-format", "responses-tool"])
+def test_a_schema_bomb_is_a_400_and_the_loop_keeps_turning(url: str, fake: FakeGemini,
+                                                          path: str, body: Any,
+                                                          param: str) -> None:
+    def bombs() -> list[httpx.Response]:
+        return [post(url, path, body) for _ in range(10)]
+
+    slowest, answers = slowest_health_while(url, bombs)
+    for answer in answers:
+        assert_4xx_naming(answer, param)
+        assert answer.json()["error"]["code"] == "schema_too_large"
+    assert fake.seen == []
+    assert slowest < HEALTH_LIMIT
+    assert_slots_all_free(url)
