@@ -4,7 +4,10 @@ Each class of request is sent to `python -m adapter` (its own process, so its me
 read) over the fake Gemini. For each: the status is a 4xx naming the parameter (never a 500),
 /health answers within 100 ms while the request is being served, no stream slot is lost (the
 in-flight gauge returns to 0 and a normal request still gets a slot), and memory returns near
-where it started.
+where it started. The other classes of issue 13 have modules of their own: a client that stops
+reading (test_slow_reader.py), stored responses of other callers and store growth
+(test_store_isolation.py), media limits (test_media_limits.py); `make bench-hostile` measures
+them all, before and after.
 """
 
 from __future__ import annotations
@@ -316,6 +319,44 @@ def test_a_schema_bomb_is_a_400_and_the_loop_keeps_turning(url: str, fake: FakeG
     for answer in answers:
         assert_4xx_naming(answer, param)
         assert answer.json()["error"]["code"] == "schema_too_large"
+    assert fake.seen == []
+    assert slowest < HEALTH_LIMIT
+    assert_slots_all_free(url)
+
+
+# --- malformed input: 4xx naming the field, before any upstream call ---------------------------
+
+
+def image_chat(url: str) -> dict[str, Any]:
+    return chat(messages=[{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": url}}]}])
+
+
+IMAGE_PARAM = "messages[0].content[1].image_url.url"
+MALFORMED = [
+    ("/v1/chat/completions", image_chat("http://0177.0.0.1/x.png"), IMAGE_PARAM),
+    ("/v1/chat/completions", image_chat("http://[::1/x.png"), IMAGE_PARAM),
+    ("/v1/chat/completions", image_chat("http://example.com/" + "a" * 70_000), IMAGE_PARAM),
+    ("/v1/chat/completions", image_chat("http://" + "a" * 70_000 + ".example/"), IMAGE_PARAM),
+    ("/v1/chat/completions", image_chat("http://169.254.169.254/latest/meta-data"), IMAGE_PARAM),
+    ("/v1/chat/completions", chat(messages=[{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": f"https://img.example/{i}.png"}}
+        for i in range(100)]}]), "messages[0].content[32].image_url.url"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), MALFORMED,
+                         ids=["octal-loopback", "open-bracket", "70k-path", "70k-host",
+                              "metadata-address", "100-urls"])
+def test_malformed_input_is_a_400_before_anything_is_fetched_or_sent(
+        url: str, fake: FakeGemini, path: str, body: Any, param: str) -> None:
+    def send() -> list[httpx.Response]:
+        return [post(url, path, body) for _ in range(SLOTS * 2)]
+
+    slowest, answers = slowest_health_while(url, send)
+    for answer in answers:
+        assert_4xx_naming(answer, param)
     assert fake.seen == []
     assert slowest < HEALTH_LIMIT
     assert_slots_all_free(url)
