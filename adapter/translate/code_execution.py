@@ -17,6 +17,7 @@ from typing import Any
 from . import validate
 
 _OK = "OUTCOME_OK"
+_RUN_TEXTS = ("id", "language", "code", "outcome", "output", "thought_signature")
 
 
 def render_code(language: str | None, code: str) -> str:
@@ -83,6 +84,9 @@ def history_parts(content: str, runs: Any, where: str) -> list[dict[str, Any]]:
     rest = content
     for i, run in enumerate(runs):
         run = validate.mapping(run, f"{where}.code_execution[{i}]")
+        for key in _RUN_TEXTS:  # each is text when given
+            if run.get(key) is not None:
+                validate.string(run[key], f"{where}.code_execution[{i}].{key}")
         if "code" in run:  # a second result of the same code comes without it
             language = run.get("language")
             code = validate.string(run["code"], f"{where}.code_execution[{i}].code")

@@ -30,7 +30,7 @@ def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
         return ["TEXT", "IMAGE"] if is_image_model(model) else None
     result = []
     for i, modality in enumerate(validate.array(modalities, "modalities")):
-        if modality not in _MODALITIES:
+        if not isinstance(modality, str) or modality not in _MODALITIES:
             raise InvalidRequest(f"'modalities[{i}]' must be one of text, image, audio, not "
                                  f"{modality!r}.", f"modalities[{i}]")
         result.append(_MODALITIES[modality])

@@ -78,18 +78,32 @@ def parse_arguments(raw: Any, where: str) -> dict[str, Any]:
         raise InvalidRequest(f"'{where}' is not valid JSON: {exc}.", where) from None
     if not isinstance(args, dict):
         raise InvalidRequest(f"'{where}' must be a JSON object.", where)
+    if not _nests_within_limit(args):
+        raise InvalidRequest(f"'{where}' is nested more than {validate.MAX_DEPTH} levels deep.",
+                             where, code="too_deeply_nested")
     return args
 
 
+def _nests_within_limit(value: Any) -> bool:
+    """Whether JSON parsed from a string nests no deeper than a request may (the request's own
+    nesting was checked when it was parsed; a string's was not)."""
+    try:
+        validate.nesting(value)
+    except InvalidRequest:
+        return False
+    return True
+
+
 def tool_result(content: Any, where: str) -> dict[str, Any]:
-    """A tool message's content -> a functionResponse `response` object."""
+    """A tool message's content -> a functionResponse `response` object: the JSON object it
+    holds, else (not an object, or nested too deep to send as one) its text."""
     text = text_of(content, where)
     if text.startswith("{"):
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError:
             value = None
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _nests_within_limit(value):
             return value
     return {"content": text}
 

@@ -202,7 +202,7 @@ def _tools(tools: Any, schemas: SchemaBudget) -> _Tools:
         elif kind == "custom":
             name = validate.string(tool.get("name"), f"{at}.name")
             custom.add(name)
-            description = tool.get("description") or ""
+            description = validate.string(tool.get("description") or "", f"{at}.description")
             if (fmt := tool.get("format")) and isinstance(fmt, dict) and fmt.get("definition"):
                 description += f"\n\nThe input must follow this {fmt.get('syntax', '')} " \
                                f"grammar:\n{fmt['definition']}"

@@ -48,7 +48,7 @@ def function_declarations(body: dict[str, Any], built_in: list[str],
         for i, tool in enumerate(validate.array(tools, "tools")):
             tool = validate.mapping(tool, f"tools[{i}]")
             kind = tool.get("type", "function")
-            if kind in BUILT_IN:
+            if isinstance(kind, str) and kind in BUILT_IN:
                 built_in.append(BUILT_IN[kind])
                 continue
             if kind != "function":
