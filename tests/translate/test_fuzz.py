@@ -58,33 +58,27 @@ def sendable(gemini: Any) -> None:
     assert isinstance(gemini["contents"], list)
 
 
-def refused_properly(error: InvalidRequest, body: Any) -> None:
-    """A 400 naming the parameter; only a body that is not an object has none to name."""
+def refused_properly(error: InvalidRequest, whole_body: bool) -> None:
+    """A 400 naming the parameter; only an error about the body as a whole names none."""
     assert error.status == 400
-    if isinstance(body, dict):
-        assert isinstance(error.param, str) and error.param, error.param
-    else:
+    if whole_body:
         assert error.param is None or (isinstance(error.param, str) and error.param)
+    else:
+        assert isinstance(error.param, str) and error.param, error.param
 
 
 def translated(translate: Callable[[Any], Any], body: Any) -> Any:
     """What `translate` makes of `body` as the route receives it, None when it was refused
     properly; the body itself is left as it was."""
+    parsed = False
     try:
         received = wire(body)
-    except InvalidRequest as error:  # not JSON orjson reads (1e400), or nested too deep
-        assert error.status == 400
-        assert error.param is None or (isinstance(error.param, str) and error.param)
-        return None
-    except Exception as error:
-        if _owned_elsewhere(error):
-            return None
-        raise
-    before = orjson.dumps(received)
-    try:
+        parsed, before = True, orjson.dumps(received)
         result = translate(received)
     except InvalidRequest as error:
-        refused_properly(error, body)
+        # The parse refuses a body as a whole (1e400 is beyond a double); so does a translator
+        # given a body that is not an object.
+        refused_properly(error, whole_body=not parsed or not isinstance(body, dict))
         return None
     except Exception as error:
         if _owned_elsewhere(error):
