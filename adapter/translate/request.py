@@ -78,8 +78,9 @@ def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
                 given[canonical] = validate.array(value, f"{where}{name}")
             else:
                 fields = _camel_keys(validate.mapping(value, f"{where}{name}"))
-                if isinstance(fields.get("thinkingConfig"), dict):
-                    fields["thinkingConfig"] = _camel_keys(fields["thinkingConfig"])
+                if (thinking := fields.get("thinkingConfig")) is not None:
+                    fields["thinkingConfig"] = _camel_keys(
+                        validate.mapping(thinking, f"{where}{name}.thinkingConfig"))
                 given.setdefault(canonical, {}).update(fields)
         for name, tool in _TOOL_SWITCHES.items():
             if (value := source.get(name)) is not None and value is not False:
@@ -137,7 +138,7 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
     given = _passthrough(body)
     config.update(given.pop("generationConfig", {}))
     if thinking := given.pop("thinkingConfig", None):
-        config["thinkingConfig"] = {**config.get("thinkingConfig", {}), **thinking}
+        config["thinkingConfig"] = {**(config.get("thinkingConfig") or {}), **thinking}
 
     gemini: dict[str, Any] = {"contents": contents}
     if system is not None:

@@ -270,3 +270,16 @@ def test_a_tool_result_nested_too_deep_goes_as_text() -> None:
     sendable(gemini)
     [part] = gemini["contents"][-1]["parts"]
     assert part["functionResponse"]["response"] == {"content": fuzz.DEEP_JSON_TEXT}
+
+
+@pytest.mark.parametrize("value", [1, [], "low"])
+def test_a_thinking_config_inside_generation_config_must_be_an_object(value: Any) -> None:
+    error = _refused(chat_request, _chat(generationConfig={"thinking_config": value},
+                                         thinking_config={"include_thoughts": True}))
+    assert error.param == "generationConfig.thinkingConfig"
+
+
+def test_a_null_thinking_config_inside_generation_config_is_none() -> None:
+    gemini = chat_request(_chat(generationConfig={"thinkingConfig": None},
+                                thinking_config={"include_thoughts": True})).gemini
+    assert gemini["generationConfig"]["thinkingConfig"] == {"includeThoughts": True}
