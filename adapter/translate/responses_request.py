@@ -278,6 +278,8 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
                          ("metadata", "metadata")):
         if body.get(name) is not None:
             chat[target] = body[name]
+    if body.get("max_output_tokens") is not None:  # named as the client named it
+        validate.integer(body["max_output_tokens"], "max_output_tokens", 1)
     if body.get("top_logprobs") is not None:
         chat["logprobs"] = True
     schemas = SchemaBudget()  # checked with this request's own names; chat_request converts
