@@ -2,8 +2,9 @@
 request bodies of each API, and those bodies with one place (at any depth) replaced, added or
 removed.
 
-A body a client sends is whatever `orjson.loads` makes of it, but the translators are also called
-with values no parser makes (ints beyond 64 bits): both are drawn.
+Values are drawn as JSON text can hold them, integers of any size included; test_fuzz sends them
+through the routes' parse, where an integer beyond 64 bits becomes a float (beyond a double, the
+body is refused).
 """
 
 from __future__ import annotations
