@@ -68,6 +68,8 @@ def nesting(value: Any, limit: int = MAX_DEPTH) -> None:
     """Raise InvalidRequest naming the first field nested more than `limit` levels deep.
 
     The walk is iterative (no recursion to exhaust) and builds no paths unless it fails."""
+    if not isinstance(value, (dict, list)):
+        return  # a scalar body: whoever reads it says it must be an object
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()

@@ -360,3 +360,15 @@ def test_malformed_input_is_a_400_before_anything_is_fetched_or_sent(
     assert fake.seen == []
     assert slowest < HEALTH_LIMIT
     assert_slots_all_free(url)
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses", "/v1/embeddings",
+                                  "/v1/images/generations"])
+@pytest.mark.parametrize("raw", [b"null", b"1", b"true", b'"text"', b"[]", b"{", b"1e400"])
+def test_a_body_that_is_not_a_json_object_is_a_400(url: str, fake: FakeGemini, path: str,
+                                                   raw: bytes) -> None:
+    response = httpx.post(f"{url}{path}", content=raw, timeout=10,
+                          headers={"authorization": "Bearer client",
+                                   "content-type": "application/json"})
+    assert_4xx_naming(response, None)
+    assert fake.seen == []

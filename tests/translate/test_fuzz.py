@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +34,6 @@ from adapter.translate.responses_request import responses_call
 from . import fuzz_strategies as fuzz
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
-# Crashes whose fix belongs to a module another change owns, as (file, function) where they are
-# raised: each is pinned by a strict xfail test below with its minimal example, and the fuzz
-# lets only these through. Remove an entry together with its test's mark.
-OWNED_ELSEWHERE = {("adapter/translate/validate.py", "nesting")}
 
 
 def wire(body: Any) -> Any:
@@ -80,19 +75,8 @@ def translated(translate: Callable[[Any], Any], body: Any) -> Any:
         # given a body that is not an object.
         refused_properly(error, whole_body=not parsed or not isinstance(body, dict))
         return None
-    except Exception as error:
-        if _owned_elsewhere(error):
-            return None
-        raise
     assert orjson.dumps(received) == before
     return result
-
-
-def _owned_elsewhere(error: Exception) -> bool:
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if "/adapter/" in frame.filename]
-    return bool(frames) and any(frames[-1].filename.endswith(file) and frames[-1].name == name
-                                for file, name in OWNED_ELSEWHERE)
 
 
 def check_chat(body: Any) -> None:
@@ -191,7 +175,6 @@ def test_the_seed_bodies_are_valid_requests(translate: Callable[[Any], Any], bod
     translate(wire(body))
 
 
-@pytest.mark.xfail(strict=True, reason="owned elsewhere: validate.py")
 @pytest.mark.parametrize("body", [None, 1, 1.5, True])
 def test_a_body_that_is_a_json_scalar_is_refused_as_not_an_object(body: Any) -> None:
     """`null`, `1`, `true` are JSON: the routes' parse (validate.nesting) must not iterate
