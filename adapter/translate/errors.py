@@ -39,15 +39,24 @@ def error_body(
     code: str | None = None,
     error_type: str | None = None,
 ) -> dict[str, Any]:
-    """`{"error": {"message", "type", "param", "code"}}` as OpenAI sends it."""
+    """`{"error": {"message", "type", "param", "code"}}` as OpenAI sends it. A message (which
+    may quote the client's value) and a param (a path into the body) are cut at a few KB, so an
+    error never echoes a huge value back."""
     return {
         "error": {
-            "message": message,
+            "message": _cut(message, _MAX_ECHO),
             "type": error_type or error_type_for(status),
-            "param": param,
+            "param": None if param is None else _cut(param, _MAX_ECHO),
             "code": code,
         }
     }
+
+
+_MAX_ECHO = 4096
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 class AdapterError(Exception):

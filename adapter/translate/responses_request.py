@@ -270,7 +270,8 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
     system = [{"role": "system", "content": validate.string(instructions, "instructions")}] \
         if instructions else []
     chat: dict[str, Any] = {"model": body.get("model"), "messages": [*system, *history, *messages],
-                            "stream": bool(body.get("stream"))}
+                            "stream": body.get("stream") is not None
+                            and validate.boolean(body["stream"], "stream")}
     for name, target in (("temperature", "temperature"), ("top_p", "top_p"),
                          ("max_output_tokens", "max_completion_tokens"),
                          ("parallel_tool_calls", "parallel_tool_calls"),

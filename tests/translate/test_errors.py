@@ -17,6 +17,7 @@ from adapter.translate.errors import (
     redact,
     retry_delay_of,
 )
+from adapter.translate.request import chat_request
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
 ERROR_FILES = sorted(FIXTURES.glob("error-*.json"))
@@ -204,3 +205,11 @@ def test_adapter_error_and_invalid_request() -> None:
         "message": "bad", "type": "invalid_request_error", "param": "temperature",
         "code": "invalid_request"}}
     assert InvalidRequest("bad", code="model_not_found").code == "model_not_found"
+
+
+def test_an_error_never_echoes_a_huge_value() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        chat_request({"model": "gemini-2.5-flash", "messages": [
+            {"role": "user", "content": [{"type": "x" * 100_000}]}]})
+    body = caught.value.body()["error"]
+    assert len(body["message"]) < 5000 and len(body["param"] or "") < 5000

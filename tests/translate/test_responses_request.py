@@ -944,3 +944,10 @@ def test_custom_tool_round_trip_matches_a_chat_function_with_an_input_parameter(
     assert gemini == chat_request(chat_).gemini
     assert gemini["contents"][1]["parts"] == [
         {"functionCall": {"name": "run_python", "args": {"input": "print(2+2)"}}}]
+
+
+@pytest.mark.parametrize("stream", ["yes", 1, {}])
+def test_stream_must_be_a_boolean(stream: Any) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        responses_call({"model": "gemini-2.5-flash", "input": "Hi", "stream": stream}, [])
+    assert caught.value.param == "stream"
