@@ -11,7 +11,7 @@ CODEX_VERSION := 0.169.0
 NODE_DIR := .cache/node
 CODEX_STAMP := $(NODE_DIR)/.codex-$(CODEX_VERSION).installed
 
-.PHONY: run replay test lint bench clean codex
+.PHONY: run replay test lint bench bench-faults bench-hostile clean codex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,20 +31,22 @@ run: $(STAMP)
 replay: $(STAMP)
 	$(BIN)/python -m adapter --host $(HOST) --port $(PORT) --replay
 
-test: $(STAMP) $(CODEX_STAMP)
+# The linter, then the type checker (strict on adapter/, as [tool.mypy] in pyproject.toml says).
+lint: $(STAMP)
 	$(BIN)/ruff check adapter tests
+	$(BIN)/mypy
+
+test: lint $(CODEX_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 
-.PHONY: bench-faults
 bench-faults: $(STAMP)
 	$(BIN)/python -m tests.bench.faults
 
 # Hostile requests against the adapter (tests/bench/README.md); ADAPTER_DIR=<checkout> measures
 # another checkout's code, e.g. a worktree of an older commit.
-.PHONY: bench-hostile
 bench-hostile: $(STAMP)
 	$(BIN)/python -m tests.bench.hostile $(if $(ADAPTER_DIR),--adapter-dir $(ADAPTER_DIR))
 
