@@ -22,7 +22,7 @@ from .memory import Trimmer
 from .observability import Metrics, Observability
 from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
-from .responses import JSONResponse, error_response, plain_error
+from .replies import JSONResponse, error_response, plain_error
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
 from .keys import KeyPool
-from .responses import plain_error
+from .replies import plain_error
 from .translate.errors import AdapterError
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..observability import requested
-from ..responses import EventStreamResponse, JSONResponse
+from ..replies import EventStreamResponse, JSONResponse
 from ..sse import DONE, encode_event
 from ..translate.errors import AdapterError
 from ..translate.request import chat_request

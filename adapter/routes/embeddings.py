@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..observability import requested
-from ..responses import JSONResponse
+from ..replies import JSONResponse
 from ..translate.embeddings import embeddings_request, embeddings_response
 from ..upstream import encode_body
 from .common import all_of, json_body, off_loop, state_of

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from ..observability import RequestRecord, requested
-from ..responses import JSONResponse
+from ..replies import JSONResponse
 from ..translate.errors import InvalidRequest
 from ..translate.images import (
     MAX_IMAGES,

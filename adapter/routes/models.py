@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..responses import JSONResponse
+from ..replies import JSONResponse
 from ..translate.models import model_list, model_object
 from ..translate.request import model_id
 from .common import state_of

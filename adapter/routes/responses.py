@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ..auth import require_identity
 from ..observability import requested
-from ..responses import EventStreamResponse, JSONResponse
+from ..replies import EventStreamResponse, JSONResponse
 from ..store import ChainError
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest

@@ -1,4 +1,4 @@
-"""The ASGI responses the routes send: JSON bodies, OpenAI errors, and SSE streams."""
+"""The replies the routes send (ASGI responses): JSON bodies, OpenAI errors, and SSE streams."""
 
 from __future__ import annotations
 
