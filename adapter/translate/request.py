@@ -18,7 +18,7 @@ from .params import generation_config
 from .reasoning import thinking_config
 from .schema import SchemaBudget
 from .signatures import add_placeholders
-from .tools import BUILT_IN, tool_fields
+from .tools import SWITCHES, tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 MAX_MODEL_ID = 128  # characters; Gemini's model ids are far shorter
@@ -31,8 +31,6 @@ _PASSTHROUGH = {
     "safetySettings": "safetySettings", "safety_settings": "safetySettings",
     "cachedContent": "cachedContent", "cached_content": "cachedContent",
 }
-# Gemini's own tools, switched on by name: `extra_body={"code_execution": {}}` and the like.
-_TOOL_SWITCHES = {**BUILT_IN, **{name: name for name in set(BUILT_IN.values())}}
 
 
 @dataclass(slots=True)
@@ -82,7 +80,7 @@ def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
                     fields["thinkingConfig"] = _camel_keys(
                         validate.mapping(thinking, f"{where}{name}.thinkingConfig"))
                 given.setdefault(canonical, {}).update(fields)
-        for name, tool in _TOOL_SWITCHES.items():
+        for name, tool in SWITCHES.items():
             if (value := source.get(name)) is not None and value is not False:
                 config = {} if value is True else validate.mapping(value, f"{where}{name}")
                 tools.append({tool: _camel_keys(config)})
@@ -98,12 +96,6 @@ def _camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
     """Field names in Gemini's camelCase, so a caller's `max_output_tokens` replaces ours
     instead of standing beside it. Only names: values (a schema's properties) stay as given."""
     return {_SNAKE.sub(lambda m: m[1].upper(), key): value for key, value in fields.items()}
-
-
-def _distinct(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each Gemini tool once (a tool switched on twice would be refused), where it first
-    appeared, with the settings it was given last."""
-    return list({",".join(tool): tool for tool in tools}.values())
 
 
 def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequest:
@@ -145,13 +137,6 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         gemini["systemInstruction"] = system
     if config:
         gemini["generationConfig"] = config
-    gemini.update(tool_fields(body, schemas))
-    tools = gemini.get("tools", [])
-    if (search := body.get("web_search_options")) is not None:
-        validate.mapping(search, "web_search_options")
-        tools.append({"googleSearch": {}})
-    tools.extend(given.pop("tools", ()))
-    if tools:
-        gemini["tools"] = _distinct(tools)
+    gemini.update(tool_fields(body, schemas, given.pop("tools", ())))
     gemini.update(given)
     return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents))

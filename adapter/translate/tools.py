@@ -1,21 +1,39 @@
-"""OpenAI `tools` / `tool_choice` (and legacy `functions` / `function_call`) -> Gemini `tools`
-and `toolConfig`."""
+"""Gemini's `tools` and `toolConfig`: the names of Gemini's own tools in every spelling a client
+may use, OpenAI `tools` / `tool_choice` (and legacy `functions` / `function_call`), and the one
+place where the final `tools` list is assembled."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from . import validate
 from .errors import InvalidRequest
 from .schema import SchemaBudget, function_parameters
 
+# Gemini's `tools` entries: the one that holds function declarations, and Gemini's own tools.
+FUNCTIONS = "functionDeclarations"
+CODE_EXECUTION = "codeExecution"
+URL_CONTEXT = "urlContext"
+GOOGLE_SEARCH = "googleSearch"
+GEMINI_TOOLS = (CODE_EXECUTION, URL_CONTEXT, GOOGLE_SEARCH)
+# `tools` entry types (of either API) that switch on one of Gemini's own tools.
+BUILT_IN: Mapping[str, str] = MappingProxyType({
+    "code_interpreter": CODE_EXECUTION, "code_execution": CODE_EXECUTION,
+    "url_context": URL_CONTEXT, "google_search": GOOGLE_SEARCH})
+# Request fields that switch one on (`extra_body={"code_execution": {}}`): the types above and
+# Gemini's own names.
+SWITCHES: Mapping[str, str] = MappingProxyType(
+    {**BUILT_IN, **{name: name for name in GEMINI_TOOLS}})
+# Responses tool types for OpenAI's web search, which is Google Search on Gemini.
+WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
+              "web_search_preview_2025_03_11")
+
 # Gemini function names: letters, digits, underscores, dots, colons and dashes, at most 128.
 _FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
 _MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
-# OpenAI-style tool types that switch on one of Gemini's own tools.
-BUILT_IN = {"code_interpreter": "codeExecution", "code_execution": "codeExecution",
-            "url_context": "urlContext", "google_search": "googleSearch"}
 
 
 def _declaration(function: Any, where: str, budget: SchemaBudget) -> dict[str, Any]:
@@ -86,24 +104,39 @@ def _choice(choice: Any, param: str, declared: set[str]) -> dict[str, Any]:
     return {"mode": "ANY", "allowedFunctionNames": [name]}
 
 
-def tool_fields(body: dict[str, Any], budget: SchemaBudget | None = None) -> dict[str, Any]:
-    """The `tools` and `toolConfig` fields of the Gemini request (empty when there are none)."""
+def gemini_tools(declarations: list[dict[str, Any]], built_in: Iterable[str],
+                 given: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The final Gemini `tools` list: the function declarations, then Gemini's own tools in the
+    order they were asked for, then the tools given in Gemini's own spelling. Each Gemini tool
+    goes once (one switched on twice would be refused), where it first appeared, with the
+    settings it was given last."""
+    tools = [{FUNCTIONS: declarations}] if declarations else []
+    tools += [{name: {}} for name in built_in]
+    tools += given
+    return list({",".join(tool): tool for tool in tools}.values())
+
+
+def tool_fields(body: dict[str, Any], budget: SchemaBudget | None = None,
+                given: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The `tools` and `toolConfig` fields of the Gemini request (empty when there are none):
+    the `tools` entries, `web_search_options` (Google Search) and the Gemini tools `given`
+    directly (switches and `extra_body.google.tools`)."""
     built_in: list[str] = []
     declarations = function_declarations(body, built_in, budget)
     if (parallel := body.get("parallel_tool_calls")) is not None:
         validate.boolean(parallel, "parallel_tool_calls")  # Gemini decides; accepted as a hint
-    fields: dict[str, Any] = {}
-    if declarations:
-        fields["tools"] = [{"functionDeclarations": declarations}]
-    for name in dict.fromkeys(built_in):
-        fields.setdefault("tools", []).append({name: {}})
     declared = {d["name"] for d in declarations}
+    config = None
     if (choice := body.get("tool_choice")) is not None:
         config = _choice(choice, "tool_choice", declared)
     elif (legacy := body.get("function_call")) is not None:
         config = _choice(legacy, "function_call", declared)
-    else:
-        return fields
-    if declarations:
+    if (search := body.get("web_search_options")) is not None:
+        validate.mapping(search, "web_search_options")
+        built_in.append(GOOGLE_SEARCH)
+    fields: dict[str, Any] = {}
+    if tools := gemini_tools(declarations, built_in, given):
+        fields["tools"] = tools
+    if config is not None and declarations:
         fields["toolConfig"] = {"functionCallingConfig": config}
     return fields
