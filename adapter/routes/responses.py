@@ -95,7 +95,7 @@ async def create_response(request: Request) -> Response:
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
     history = await _history(request, body)
-    call = await off_loop(request, responses_call, body, history)
+    call = await off_loop(request, responses_call, body, history, state.settings.model_map)
     chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)

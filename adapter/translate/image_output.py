@@ -11,15 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import validate
+from .capabilities import capabilities
 from .content import content_parts
 from .errors import InvalidRequest
 
 _MODALITIES = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO"}
-
-
-def is_image_model(model: str) -> bool:
-    """Gemini's image models (gemini-2.5-flash-image, gemini-3-pro-image-preview, ...)."""
-    return "-image" in model
 
 
 def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
@@ -27,7 +23,7 @@ def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
     and images unless told otherwise."""
     modalities = body.get("modalities")
     if modalities is None:
-        return ["TEXT", "IMAGE"] if is_image_model(model) else None
+        return ["TEXT", "IMAGE"] if capabilities(model).image_output else None
     result = []
     for i, modality in enumerate(validate.array(modalities, "modalities")):
         if not isinstance(modality, str) or modality not in _MODALITIES:

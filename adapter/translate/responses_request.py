@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from . import validate
+from .capabilities import capabilities
 from .errors import InvalidRequest
 from .images import aspect_ratio, sniff_image
+from .request import NO_ALIASES, model_id
 from .schema import SchemaBudget, function_parameters, to_gemini_schema
+from .tools import BUILT_IN, GOOGLE_SEARCH, WEB_SEARCH
 
-_WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
-               "web_search_preview_2025_03_11")
-# OpenAI's hosted tools that are Gemini's own tools too (see tools.BUILT_IN).
-_BUILT_IN = ("code_interpreter", "url_context", "google_search")
 _CUSTOM_INPUT = {"type": "object", "properties": {"input": {
     "type": "string", "description": "The tool's input, as free-form text."}},
     "required": ["input"]}
@@ -212,9 +212,9 @@ def _tools(tools: Any, schemas: SchemaBudget) -> _Tools:
             name = validate.string(tool.get("name"), f"{at}.name")
             for j, inner in enumerate(validate.array(tool.get("tools"), f"{at}.tools")):
                 add(validate.mapping(inner, f"{at}.tools[{j}]"), f"{at}.tools[{j}]", name)
-        elif kind in _WEB_SEARCH:
+        elif kind in WEB_SEARCH:
             found.search = found.search or tool.get("external_web_access") is not False
-        elif kind in _BUILT_IN:
+        elif isinstance(kind, str) and kind in BUILT_IN:
             found.built_in.append({"type": kind})  # a code_interpreter's container is Gemini's
         elif kind == "image_generation":
             found.image, found.image_at = tool, at
@@ -258,9 +258,17 @@ def _text_format(text: Any, schemas: SchemaBudget) -> dict[str, Any] | None:
     return {"type": fmt.get("type")}
 
 
-def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
+def _searches_beside_functions(model: Any, aliases: Mapping[str, str]) -> bool:
+    """Whether the model a request names (an alias or `models/` id resolved first) can search
+    in a request that declares functions."""
+    return GOOGLE_SEARCH in capabilities(model_id(model, aliases=aliases)).tools_beside_functions
+
+
+def responses_call(body: Any, history: list[dict[str, Any]],
+                   aliases: Mapping[str, str] = NO_ALIASES) -> ResponsesCall:
     """Translate a `/v1/responses` body; `history` holds the chat messages of the stored
-    conversation that `previous_response_id` continues (empty without one)."""
+    conversation that `previous_response_id` continues (empty without one), `aliases` the
+    model aliases (ADAPTER_MODEL_MAP) the chat request will resolve."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     if body.get("input") is None:
@@ -287,8 +295,10 @@ def responses_call(body: Any, history: list[dict[str, Any]]) -> ResponsesCall:
     tools = _tools(body["tools"], schemas) if body.get("tools") else _Tools()
     if tools.functions or tools.built_in:
         chat["tools"] = [*tools.functions, *tools.built_in]
-    # Gemini before 3 cannot search and call functions in one request: functions win.
-    if tools.search and (not tools.functions or str(body.get("model", "")).startswith("gemini-3")):
+    # Clients offer web search beside their functions as a matter of course; a model that
+    # cannot have both (Gemini before 3) gets the functions.
+    if tools.search and (not tools.functions
+                         or _searches_beside_functions(body.get("model"), aliases)):
         chat["web_search_options"] = {}
     if tools.image is not None:
         chat.update(_image_options(tools.image, tools.image_at))

@@ -13,10 +13,10 @@ documents the same value) gives a dummy signature that skips the check:
 The rules, applied by `chat_request` right after the history is translated (the model is known
 there, so both the Chat Completions and the Responses API get them):
 
-- only for models that validate: Gemini 3 and later text models (`gemini-<major>...` with
-  major >= 3), and Google's moving `gemini-*-latest` aliases, which point at Gemini 3 models
-  since those came out. Image models (`-image`) are left alone (Gemini 3 Pro Image does not
-  enforce the check), and so are Gemini 2.x and any other model, which would gain nothing;
+- only for models that validate (`capabilities.checks_signatures`): Gemini 3 and later text
+  models, and Google's moving `gemini-*-latest` aliases. Image models are left alone (Gemini 3
+  Pro Image does not enforce the check), and so are Gemini 2.x and any other model, which would
+  gain nothing;
 - in each `model` content, only the FIRST functionCall part, and only when it has no signature:
   Gemini signs just the first of parallel calls, so the others go as they are;
 - a real signature is never replaced.
@@ -24,28 +24,17 @@ there, so both the Chat Completions and the Responses API get them):
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from .image_output import is_image_model
+from .capabilities import capabilities
 
 PLACEHOLDER = "skip_thought_signature_validator"
-_GEMINI_MAJOR = re.compile(r"gemini-(\d+)")
-_LATEST = re.compile(r"gemini-[a-z-]+-latest")
-
-
-def validates_signatures(model: str) -> bool:
-    """Whether `model` (a Gemini model id) rejects function calls without a signature."""
-    if is_image_model(model):
-        return False
-    match = _GEMINI_MAJOR.match(model)
-    return int(match[1]) >= 3 if match else _LATEST.fullmatch(model) is not None
 
 
 def add_placeholders(contents: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
     """Give the first unsigned functionCall of each model content the placeholder signature,
     if `model` needs one. Changes `contents` in place and returns it."""
-    if not validates_signatures(model):
+    if not capabilities(model).checks_signatures:
         return contents
     for content in contents:
         if content.get("role") != "model":

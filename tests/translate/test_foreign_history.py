@@ -16,10 +16,11 @@ import orjson
 import pytest
 
 from adapter.translate import tool_ids
+from adapter.translate.capabilities import capabilities
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 from adapter.translate.responses_request import responses_call
-from adapter.translate.signatures import PLACEHOLDER, add_placeholders, validates_signatures
+from adapter.translate.signatures import PLACEHOLDER, add_placeholders
 
 from .test_messages import assistant, call, tool, user
 from .test_messages_tools import SIG_A, SIG_B, fc, fr
@@ -133,14 +134,14 @@ def _unsigned(content: dict[str, Any]) -> dict[str, Any]:
                                    "gemini-flash-latest", "gemini-pro-latest",
                                    "gemini-4-flash", "gemini-10-pro"])
 def test_gemini_3_and_later_text_models_validate(model: str) -> None:
-    assert validates_signatures(model)
+    assert capabilities(model).checks_signatures
     assert signed(contents(openai_history(), model))[0] == (1, 0, PLACEHOLDER)
 
 
 @pytest.mark.parametrize("model", [*NO_PLACEHOLDER, "text-embedding-004", "my-gemini-3-proxy",
                                    "gemini-flash-image-latest", "gemini-"])
 def test_other_models_do_not_validate(model: str) -> None:
-    assert not validates_signatures(model)
+    assert not capabilities(model).checks_signatures
 
 
 def test_models_prefix_and_aliases_are_resolved_first() -> None:

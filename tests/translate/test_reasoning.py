@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from adapter.translate.capabilities import capabilities
 from adapter.translate.errors import InvalidRequest
-from adapter.translate.reasoning import EFFORTS, thinking_config, uses_thinking_level
+from adapter.translate.reasoning import EFFORTS, thinking_config
 from adapter.translate.request import chat_request
 
 HELLO = [{"role": "user", "content": "Hello"}]
@@ -69,7 +70,7 @@ def test_gemini_3_none_is_minimal_without_thoughts(model: str) -> None:
     *((m, False) for m in [*FLASH_25, *PRO_25, "gemini-2.0-flash", "gemma-3-27b-it"]),
 ])
 def test_uses_thinking_level(model: str, level: bool) -> None:
-    assert uses_thinking_level(model) is level
+    assert (capabilities(model).thinking == "level") is level
     config = thinking_config("low", model)
     assert ("thinkingLevel" in config) is level
     assert ("thinkingBudget" in config) is not level
