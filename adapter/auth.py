@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -14,9 +15,9 @@ from .replies import plain_error
 from .translate.errors import AdapterError
 
 
-def bearer_token(headers: dict[str, str] | object) -> str | None:
+def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, if any."""
-    value = headers.get("authorization")  # type: ignore[attr-defined]
+    value = headers.get("authorization")
     if value and value[:7].lower() == "bearer ":
         token = value[7:].strip()
         return token or None

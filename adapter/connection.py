@@ -22,10 +22,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
-
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
+from typing import TYPE_CHECKING
 
 from .config import Settings
+
+if TYPE_CHECKING:  # uvicorn picks its class at import time; both have the same interface
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as AutoHTTPProtocol
+else:
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 NOTSENT_LOWAT = 128 * 1024
 
@@ -41,7 +45,8 @@ class HTTPProtocol(AutoHTTPProtocol):
     """uvicorn's HTTP/1.1 protocol (httptools or h11, as uvicorn picks), with the options set
     on each TCP connection as it is accepted."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    # A stream server's protocol is given a Transport; uvicorn's own classes narrow it likewise.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             if hasattr(socket, "TCP_NOTSENT_LOWAT"):

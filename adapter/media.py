@@ -18,14 +18,13 @@ import asyncio
 import base64
 import ipaddress
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .translate.content import FETCH
 from .translate.errors import InvalidRequest
 from .translate.urls import checked_url
+from .translate.wire import FETCH, Blob, FetchSpec, Part
 from .transport import BlockedAddress, FastTransport
 
 _MAX_REDIRECTS = 5
@@ -85,7 +84,7 @@ class MediaFetcher:
             timeout=timeout, follow_redirects=False,
             headers={"accept": "image/*,*/*;q=0.5", "user-agent": "gemini-openai-adapter"})
 
-    async def resolve(self, parts: list[dict[str, Any]]) -> None:
+    async def resolve(self, parts: list[Part]) -> None:
         """Replace every placeholder part with the fetched media. The count and literal
         addresses are checked before the first download; the first failure cancels the rest."""
         if len(parts) > self.max_count:
@@ -98,7 +97,7 @@ class MediaFetcher:
         budget = _Budget(self.max_total_bytes)
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def replace(part: dict[str, Any]) -> None:
+        async def replace(part: Part) -> None:
             spec = part[FETCH]
             async with gate:
                 media = await self.fetch(spec["url"], spec["param"], spec["kind"], budget)
@@ -115,7 +114,7 @@ class MediaFetcher:
             if self._fetched is not None:
                 self._fetched(budget.used)
 
-    def _check_literal_address(self, spec: dict[str, str]) -> None:
+    def _check_literal_address(self, spec: FetchSpec) -> None:
         """Refuse a URL whose host is an IP address the guard refuses (names wait for DNS)."""
         host = urlsplit(spec["url"]).hostname or ""
         try:
@@ -126,7 +125,7 @@ class MediaFetcher:
             raise _not_allowed(spec["param"])
 
     async def fetch(self, url: str, param: str, kind: str = "image",
-                    budget: _Budget | None = None) -> dict[str, str]:
+                    budget: _Budget | None = None) -> Blob:
         """`inlineData` for the media at `url`; InvalidRequest (400) naming `param` if not.
         `budget` is the request's total, shared with its other downloads."""
         budget = budget or _Budget(self.max_total_bytes)
@@ -153,7 +152,7 @@ class MediaFetcher:
                              code="url_fetch_failed")
 
     async def _read(self, response: httpx.Response, param: str, kind: str,
-                    budget: _Budget) -> dict[str, str]:
+                    budget: _Budget) -> Blob:
         if response.status_code != 200:
             raise InvalidRequest(f"Fetching '{param}' failed with HTTP {response.status_code}.",
                                  param, code="url_fetch_failed")

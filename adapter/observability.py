@@ -17,8 +17,9 @@ import logging
 import os
 import re
 import time
+from collections.abc import Set
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NotRequired, Protocol, TypedDict
 
 import orjson
 from prometheus_client import (
@@ -40,6 +41,7 @@ from .config import Settings
 from .redaction import redact
 from .translate.request import MAX_MODEL_ID
 from .translate.usage import usage
+from .translate.wire import UsageMetadata
 
 access_log = logging.getLogger("adapter.access")
 log = logging.getLogger("adapter")
@@ -53,6 +55,23 @@ MAX_BODY_LOG = 64 * 1024  # characters of each body logged with ADAPTER_LOG_BODI
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+
+
+class Translated(Protocol):
+    """What the record reads from a stream's translator once the request is over."""
+
+    @property
+    def usage_metadata(self) -> UsageMetadata | None: ...  # Gemini's, the latest seen
+
+    @property
+    def skipped(self) -> Set[str]: ...  # kinds of answer parts with no OpenAI form
+
+
+class TokenCounts(TypedDict):
+    """The tokens a route that has no translator counted (embeddings, images)."""
+
+    prompt_tokens: int
+    completion_tokens: NotRequired[int]
 
 
 class RequestRecord:
@@ -77,20 +96,20 @@ class RequestRecord:
         self.complete = False  # the last body message was sent
         self.done = False  # counted and logged
         self.stream_counted = False  # counted in the in-flight streams gauge
-        self.usage: dict[str, Any] | None = None  # OpenAI usage, when a route has one
-        self.translator: Any = None  # or an object whose `usage_metadata` is Gemini's
+        self.usage: TokenCounts | None = None  # when a route counts them itself
+        self.translator: Translated | None = None  # else its usage, when the request is over
         self.request_body: bytearray | None = None  # only with ADAPTER_LOG_BODIES
         self.response_body: bytearray | None = None
 
     def tokens(self) -> tuple[int | None, int | None]:
         """Prompt and completion tokens, from the usage the adapter computed (None if none)."""
-        counted = self.usage
-        if counted is None and self.translator is not None:
-            meta = self.translator.usage_metadata
-            counted = usage(meta) if meta is not None else None
-        if counted is None:
+        if self.usage is not None:
+            return self.usage["prompt_tokens"], self.usage.get("completion_tokens", 0)
+        meta = self.translator.usage_metadata if self.translator is not None else None
+        if meta is None:
             return None, None
-        return counted.get("prompt_tokens"), counted.get("completion_tokens", 0)
+        counted = usage(meta)
+        return counted["prompt_tokens"], counted["completion_tokens"]
 
 
 _current: ContextVar[RequestRecord | None] = ContextVar("adapter_request_record", default=None)
@@ -229,12 +248,12 @@ class _Series:
     def __init__(self, metrics: Metrics, key: tuple[str, str, str]) -> None:
         self.requests = metrics.requests.labels(*key)
         self.latency = metrics.latency.labels(key[0], key[1])
-        self.ttft: Any = None
-        self.tokens_in: Any = None
-        self.tokens_out: Any = None
+        self.ttft: Histogram | None = None
+        self.tokens_in: Counter | None = None
+        self.tokens_out: Counter | None = None
 
 
-_stamp_cache: list[Any] = [-1, ""]  # the whole second last formatted, and its text
+_stamp_cache: list[int | str] = [-1, ""]  # the whole second last formatted, and its text
 
 
 def _timestamp(now: float) -> str:
@@ -343,7 +362,7 @@ class Observability:
                 # Logger.info less its search of the stack for the caller: a third cheaper.
                 access_log.handle(access_log.makeRecord(
                     access_log.name, logging.INFO, __file__, 0,
-                    self._line(record, end, tokens, scope), None, None))
+                    self._line(record, end, tokens, scope), (), None))
         except Exception:
             log.exception("could not record request %s", record.request_id.decode())
 

@@ -13,7 +13,7 @@ import datetime
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,8 @@ class Recorder:
 class _Tee(httpx.AsyncByteStream):
     """Passes the body through chunk by chunk and records it when the response is closed."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, finish: Callable[[list[tuple[int, bytes]],
-                                                                        bool], Any],
+    def __init__(self, inner: httpx.AsyncByteStream,
+                 finish: Callable[[list[tuple[int, bytes]], bool], Awaitable[None]],
                  started: float) -> None:
         self._inner = inner
         self._finish = finish
@@ -108,7 +108,7 @@ class _Tee(httpx.AsyncByteStream):
         self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for data in self._inner:  # type: ignore[union-attr]
+        async for data in self._inner:
             self._chunks.append((int((time.monotonic() - self._started) * 1000), data))
             yield data
         self._complete = True
@@ -118,7 +118,7 @@ class _Tee(httpx.AsyncByteStream):
             return
         self._closed = True
         try:
-            await self._inner.aclose()  # type: ignore[union-attr]
+            await self._inner.aclose()
         finally:
             await self._finish(self._chunks, self._complete)
 

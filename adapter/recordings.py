@@ -100,7 +100,8 @@ def chunk_entry(ms: int, data: bytes) -> dict[str, Any]:
 
 def chunk_bytes(entry: dict[str, Any]) -> bytes:
     if "text" in entry:
-        return entry["text"].encode()
+        text: str = entry["text"]
+        return text.encode()
     return base64.b64decode(entry["base64"])
 
 

@@ -35,7 +35,8 @@ class AdapterState:
 
 
 def state_of(request: Request) -> AdapterState:
-    return request.app.state.adapter
+    state: AdapterState = request.app.state.adapter
+    return state
 
 
 def _too_large(limit: int) -> AdapterError:

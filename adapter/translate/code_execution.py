@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import validate
+from .wire import CodeExecutionResult, CodeRun, ExecutableCode, Part
 
 _OK = "OUTCOME_OK"
 _RUN_TEXTS = ("id", "language", "code", "outcome", "output", "thought_signature")
@@ -45,12 +46,12 @@ class CodeRuns:
         self._ids: dict[str, int] = {}
         self._waiting: list[int] = []
 
-    def code(self, code: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    def code(self, code: ExecutableCode, signature: str | None) -> CodeRun:
         """The delta entry for an executableCode part."""
         index = self.count
         self.count += 1
         language = (code.get("language") or "PYTHON").lower()
-        entry: dict[str, Any] = {"index": index, "language": language,
+        entry: CodeRun = {"index": index, "language": language,
                                  "code": code.get("code") or ""}
         if gemini_id := code.get("id"):
             entry["id"] = gemini_id
@@ -60,7 +61,7 @@ class CodeRuns:
         self._waiting.append(index)
         return entry
 
-    def result(self, result: dict[str, Any]) -> dict[str, Any]:
+    def result(self, result: CodeExecutionResult) -> CodeRun:
         """The delta entry for a codeExecutionResult part."""
         index = self._ids.get(result.get("id") or "")
         if index is None:
@@ -73,14 +74,14 @@ class CodeRuns:
                 "output": result.get("output") or ""}
 
 
-def history_parts(content: str, runs: Any, where: str) -> list[dict[str, Any]]:
+def history_parts(content: str, runs: Any, where: str) -> list[Part]:
     """The model parts for an assistant message's `content` and its `code_execution` runs.
 
     Each run's rendered blocks are found in `content` in order; the text between them stays
     text. A run whose blocks are no longer in the text goes where the next text would.
     """
     runs = validate.array(runs, f"{where}.code_execution")
-    parts: list[dict[str, Any]] = []
+    parts: list[Part] = []
     rest = content
     for i, run in enumerate(runs):
         run = validate.mapping(run, f"{where}.code_execution[{i}]")
@@ -90,16 +91,16 @@ def history_parts(content: str, runs: Any, where: str) -> list[dict[str, Any]]:
         if "code" in run:  # a second result of the same code comes without it
             language = run.get("language")
             code = validate.string(run["code"], f"{where}.code_execution[{i}].code")
-            executable: dict[str, Any] = {"language": (language or "python").upper(),
+            executable: ExecutableCode = {"language": (language or "python").upper(),
                                           "code": code}
             if run.get("id"):
                 executable["id"] = run["id"]
-            code_part: dict[str, Any] = {"executableCode": executable}
+            code_part: Part = {"executableCode": executable}
             if signature := run.get("thought_signature"):
                 code_part["thoughtSignature"] = signature
             rest = _take(rest, render_code(language, code), code_part, parts)
         if "outcome" in run or "output" in run:
-            result: dict[str, Any] = {"outcome": run.get("outcome") or _OK,
+            result: CodeExecutionResult = {"outcome": run.get("outcome") or _OK,
                                       "output": run.get("output") or ""}
             if run.get("id"):
                 result["id"] = run["id"]
@@ -110,7 +111,7 @@ def history_parts(content: str, runs: Any, where: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _take(rest: str, block: str, part: dict[str, Any], parts: list[dict[str, Any]]) -> str:
+def _take(rest: str, block: str, part: Part, parts: list[Part]) -> str:
     """Append the text before `block` and `part`; return the text after the block."""
     at = rest.find(block)
     if at < 0:

@@ -18,6 +18,7 @@ from typing import Any
 from . import validate
 from .errors import InvalidRequest
 from .urls import MAX_URL_LENGTH, checked_url
+from .wire import FETCH, Content, Part
 
 _TEXT_FIELD_BY_TYPE = {"text": "text", "input_text": "text", "output_text": "text",
                        "refusal": "refusal"}
@@ -33,7 +34,6 @@ _FILE_URI = re.compile(r"https://generativelanguage\.googleapis\.com/v1(?:beta)?
                        r"gs://\S+")
 _YOUTUBE = re.compile(r"https://(?:www\.|m\.)?(?:youtube\.com/(?:watch\?|shorts/|live/)|youtu\.be/)"
                       r"\S+")
-FETCH = "_fetch"
 
 
 def _part_text(part: Any, where: str) -> str:
@@ -70,7 +70,7 @@ def _checked_base64(data: str, where: str) -> str:
     return data
 
 
-def data_url(url: str, where: str) -> dict[str, Any]:
+def data_url(url: str, where: str) -> Part:
     """`inlineData` for a `data:<mime>;base64,<data>` URL."""
     match = _DATA_URL_HEAD.match(url, 0, url.find(",", 0, 1024) + 1)
     if match is None:
@@ -80,7 +80,7 @@ def data_url(url: str, where: str) -> dict[str, Any]:
     return {"inlineData": {"mimeType": match["mime"].lower(), "data": data}}
 
 
-def _url_part(url: str, where: str, kind: str) -> dict[str, Any]:
+def _url_part(url: str, where: str, kind: str) -> Part:
     if url.startswith("data:"):
         return data_url(url, where)
     if url.startswith(("https://", "http://")):
@@ -94,7 +94,7 @@ def _url_part(url: str, where: str, kind: str) -> dict[str, Any]:
                          f"{MAX_URL_LENGTH} characters.", where)
 
 
-def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
+def _image(part: dict[str, Any], where: str) -> Part:
     image = part.get("image_url")
     if isinstance(image, str):  # a bare URL, as some clients send
         image = {"url": image}
@@ -107,7 +107,7 @@ def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
     return _url_part(url, f"{where}.image_url.url", "image")
 
 
-def _audio(part: dict[str, Any], where: str) -> dict[str, Any]:
+def _audio(part: dict[str, Any], where: str) -> Part:
     audio = validate.mapping(part.get("input_audio"), f"{where}.input_audio")
     data = validate.string(audio.get("data"), f"{where}.input_audio.data")
     fmt = validate.string(audio.get("format"), f"{where}.input_audio.format")
@@ -118,7 +118,7 @@ def _audio(part: dict[str, Any], where: str) -> dict[str, Any]:
                            "data": _checked_base64(data, f"{where}.input_audio.data")}}
 
 
-def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
+def _file(part: dict[str, Any], where: str) -> Part:
     file = validate.mapping(part.get("file"), f"{where}.file")
     if (data := file.get("file_data")) is not None:
         data = validate.string(data, f"{where}.file.file_data")
@@ -150,13 +150,13 @@ def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
 _MEDIA = {"image_url": _image, "input_audio": _audio, "file": _file}
 
 
-def content_parts(content: Any, param: str) -> list[dict[str, Any]]:
+def content_parts(content: Any, param: str) -> list[Part]:
     """Gemini parts for a user or assistant message's content. Empty text is dropped."""
     if content is None:
         return []
     if isinstance(content, str):
         return [{"text": content}] if content else []
-    parts: list[dict[str, Any]] = []
+    parts: list[Part] = []
     for i, part in enumerate(validate.array(content, param)):
         where = f"{param}[{i}]"
         kind = part.get("type") if isinstance(part, dict) else None
@@ -183,6 +183,6 @@ def media_resolution(messages: list[Any]) -> str | None:
     return None
 
 
-def remote_parts(contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def remote_parts(contents: list[Content]) -> list[Part]:
     """The placeholder parts whose media the shell must fetch."""
     return [part for content in contents for part in content["parts"] if FETCH in part]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from .wire import Annotation, GroundingMetadata
 
 
-def url_citations(metadata: dict[str, Any], text: str) -> list[dict[str, Any]]:
+def url_citations(metadata: GroundingMetadata, text: str) -> list[Annotation]:
     """One `url_citation` per source of each grounded segment of `text`.
 
     Gemini gives segment offsets in UTF-8 bytes; OpenAI's are in characters.
@@ -15,7 +15,7 @@ def url_citations(metadata: dict[str, Any], text: str) -> list[dict[str, Any]]:
     if not chunks or not supports:
         return []
     encoded = text.encode()
-    annotations = []
+    annotations: list[Annotation] = []
     for support in supports:
         segment = support.get("segment") or {}
         start = len(encoded[:segment.get("startIndex", 0)].decode(errors="ignore"))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from .wire import ChoiceLogprobs, LogprobsCandidate, LogprobsResult, TokenLogprob
 
 
-def _token(candidate: dict[str, Any]) -> dict[str, Any]:
+def _token(candidate: LogprobsCandidate) -> TokenLogprob:
     token = candidate.get("token") or ""
     return {
         "token": token,
@@ -14,11 +14,11 @@ def _token(candidate: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def logprobs(result: dict[str, Any]) -> dict[str, Any]:
+def logprobs(result: LogprobsResult) -> ChoiceLogprobs:
     """OpenAI `{"content": [...], "refusal": None}` for a candidate's logprobsResult."""
     chosen = result.get("chosenCandidates") or []
     top = result.get("topCandidates") or []
-    content = []
+    content: list[TokenLogprob] = []
     for i, candidate in enumerate(chosen):
         entry = _token(candidate)
         alternatives = top[i].get("candidates") or [] if i < len(top) else []

@@ -39,11 +39,12 @@ import orjson
 from . import code_execution, image_output, tool_ids, validate
 from .content import content_parts, text_of
 from .errors import InvalidRequest
+from .wire import Content, FunctionCall, FunctionResponse, Part
 
 _ROLE_BY_OPENAI = {"user": "user", "assistant": "model"}
 
 
-def _function_call(call: Any, where: str) -> tuple[str, str, dict[str, Any]]:
+def _function_call(call: Any, where: str) -> tuple[str, str, Part]:
     """(id, name, Gemini functionCall part) for one OpenAI `tool_calls` entry.
 
     The id gives back the Gemini call id and thought signature the call came with, if any.
@@ -56,10 +57,10 @@ def _function_call(call: Any, where: str) -> tuple[str, str, dict[str, Any]]:
         validate.string(call_id, f"{where}.id")
     args = parse_arguments(function.get("arguments"), f"{where}.function.arguments")
     gemini_id, signature = tool_ids.decode(call_id) if call_id else (None, None)
-    function_call: dict[str, Any] = {"name": name, "args": args}
+    function_call: FunctionCall = {"name": name, "args": args}
     if gemini_id:
         function_call["id"] = gemini_id
-    part: dict[str, Any] = {"functionCall": function_call}
+    part: Part = {"functionCall": function_call}
     if signature:
         part["thoughtSignature"] = signature
     return call_id or "", name, part
@@ -112,10 +113,10 @@ class _History:
     """Collects Gemini contents, merging consecutive turns of the same role."""
 
     def __init__(self) -> None:
-        self.contents: list[dict[str, Any]] = []
+        self.contents: list[Content] = []
         self._last_kind: str | None = None
 
-    def add(self, role: str, parts: list[dict[str, Any]], kind: str) -> None:
+    def add(self, role: str, parts: list[Part], kind: str) -> None:
         if not parts:
             return
         if self.contents and self._last_kind == kind:
@@ -125,7 +126,7 @@ class _History:
             self._last_kind = kind
 
 
-def translate_messages(messages: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def translate_messages(messages: Any) -> tuple[list[Content], Content | None]:
     """(contents, systemInstruction) for an OpenAI `messages` array.
 
     `system` and `developer` messages go to systemInstruction wherever they appear. Tool results
@@ -135,10 +136,10 @@ def translate_messages(messages: Any) -> tuple[list[dict[str, Any]], dict[str, A
     messages = validate.array(messages, "messages")
     if not messages:
         raise InvalidRequest("'messages' must contain at least one message.", "messages")
-    system_parts: list[dict[str, Any]] = []
+    system_parts: list[Part] = []
     history = _History()
     calls: dict[str, tuple[str, int]] = {}  # tool call id -> (function name, position in its turn)
-    pending: list[tuple[int, dict[str, Any]]] = []  # tool results awaiting their user turn
+    pending: list[tuple[int, Part]] = []  # tool results awaiting their user turn
 
     def flush_tool_results() -> None:
         if pending:
@@ -174,13 +175,13 @@ def translate_messages(messages: Any) -> tuple[list[dict[str, Any]], dict[str, A
             "'messages' must contain at least one user or assistant message with content.",
             "messages",
         )
-    system = {"parts": system_parts} if system_parts else None
+    system: Content | None = {"parts": system_parts} if system_parts else None
     return history.contents, system
 
 
 def _assistant_parts(
     message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]]
-) -> list[dict[str, Any]]:
+) -> list[Part]:
     runs = message.get("code_execution")
     if runs:  # the code Gemini ran, rendered in the content: give Gemini back its parts
         text = text_of(message.get("content"), f"{where}.content")
@@ -210,12 +211,12 @@ def _assistant_parts(
 
 
 def _said_otherwise(
-    message: dict[str, Any], where: str, parts: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    message: dict[str, Any], where: str, parts: list[Part]
+) -> list[Part]:
     """Text parts for what an assistant message says outside `content`: its `refusal`, or the
     `transcript` of its `audio` when it has no text."""
     said = "".join(part.get("text", "") for part in parts)
-    extra: list[dict[str, Any]] = []
+    extra: list[Part] = []
     if (refusal := message.get("refusal")) is not None:
         refusal = validate.string(refusal, f"{where}.refusal")
         if refusal and refusal != said:
@@ -243,7 +244,7 @@ def _reasoning(message: dict[str, Any], where: str) -> str:
 
 def _tool_response(
     message: dict[str, Any], where: str, calls: dict[str, tuple[str, int]], arrival: int
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, Part]:
     """(sort key, functionResponse part) for a `tool` or legacy `function` message."""
     gemini_id = None
     if message.get("role") == "function":
@@ -259,7 +260,8 @@ def _tool_response(
             )
         name, order = calls[call_id]
         gemini_id = tool_ids.decode(call_id)[0]
-    response = {"name": name, "response": tool_result(message.get("content"), f"{where}.content")}
+    result = tool_result(message.get("content"), f"{where}.content")
+    response: FunctionResponse = {"name": name, "response": result}
     if gemini_id:
         response["id"] = gemini_id
     return order, {"functionResponse": response}

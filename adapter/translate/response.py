@@ -6,10 +6,19 @@ read Gemini parts in exactly one place.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .stream import StreamTranslator
 from .usage import usage
+from .wire import (
+    Annotation,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    CodeRun,
+    ImageEntry,
+    Message,
+    TokenLogprob,
+    ToolCall,
+)
 
 
 class _Choice:
@@ -17,13 +26,13 @@ class _Choice:
                  "reasoning", "tool_calls")
 
     def __init__(self) -> None:
-        self.annotations: list[dict[str, Any]] = []
-        self.images: list[dict[str, Any]] = []
-        self.code_runs: dict[int, dict[str, Any]] = {}
+        self.annotations: list[Annotation] = []
+        self.images: list[ImageEntry] = []
+        self.code_runs: dict[int, CodeRun] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
-        self.tool_calls: dict[int, dict[str, Any]] = {}
-        self.logprobs: list[dict[str, Any]] | None = None
+        self.tool_calls: dict[int, ToolCall] = {}
+        self.logprobs: list[TokenLogprob] | None = None
         self.finish_reason: str | None = None
 
 
@@ -34,7 +43,7 @@ class CompletionBuilder:
         self.translator = translator
         self._choices: dict[int, _Choice] = {}
 
-    def add(self, chunk: dict[str, Any]) -> None:
+    def add(self, chunk: ChatCompletionChunk) -> None:
         for choice in chunk["choices"]:
             state = self._choices.get(choice["index"])
             if state is None:
@@ -48,20 +57,22 @@ class CompletionBuilder:
             state.images.extend(delta.get("images", ()))
             for run in delta.get("code_execution", ()):
                 merged = state.code_runs.setdefault(run["index"], {})
-                merged.update((k, v) for k, v in run.items() if k != "index")
+                merged.update(run)
+                del merged["index"]
             for call in delta.get("tool_calls", ()):
-                state.tool_calls[call["index"]] = {k: v for k, v in call.items() if k != "index"}
+                state.tool_calls[call["index"]] = {
+                    "id": call["id"], "type": call["type"], "function": call["function"]}
             if (result := choice.get("logprobs")) is not None:
                 state.logprobs = (state.logprobs or []) + result["content"]
             if choice["finish_reason"] is not None:
                 state.finish_reason = choice["finish_reason"]
 
-    def build(self) -> dict[str, Any]:
+    def build(self) -> ChatCompletion:
         translator = self.translator
-        choices = []
+        choices: list[Choice] = []
         for index in sorted(self._choices):
             state = self._choices[index]
-            message: dict[str, Any] = {
+            message: Message = {
                 "role": "assistant",
                 "content": "".join(state.content) if state.content or not state.tool_calls
                 else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Literal
 
 import orjson
 
@@ -15,6 +15,17 @@ from .grounding import url_citations
 from .image_output import image_entry
 from .logprobs import logprobs
 from .usage import usage
+from .wire import (
+    Candidate,
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FunctionCall,
+    GenerateContentResponse,
+    Part,
+    ToolCallDelta,
+    UsageMetadata,
+)
 
 # Keys of a part that describe it rather than make it a kind of part.
 _PART_FIELDS = frozenset({"thought", "thoughtSignature", "partMetadata", "videoMetadata"})
@@ -46,13 +57,13 @@ class StreamTranslator:
         self.model = model
         self.created = created
         self.include_usage = include_usage
-        self.id: str | None = None
-        self.usage_metadata: dict[str, Any] | None = None
+        self.id = ""  # from the first event
+        self.usage_metadata: UsageMetadata | None = None
         self._candidates: dict[int, _Candidate] = {}
         self._blocked = False
         self.skipped: set[str] = set()  # kinds of answer parts with no OpenAI form (for the log)
 
-    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+    def _chunk(self, choices: list[ChunkChoice]) -> ChatCompletionChunk:
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -61,9 +72,9 @@ class StreamTranslator:
             "choices": choices,
         }
 
-    def translate(self, event: dict[str, Any]) -> dict[str, Any] | None:
+    def translate(self, event: GenerateContentResponse) -> ChatCompletionChunk | None:
         """The chunk for one Gemini event, or None when the event carries nothing to send."""
-        if self.id is None:
+        if not self.id:
             response_id = event.get("responseId")
             self.id = f"chatcmpl-{response_id or uuid.uuid4().hex}"
         if (meta := event.get("usageMetadata")) is not None:
@@ -73,23 +84,22 @@ class StreamTranslator:
             feedback = event.get("promptFeedback")
             if feedback and feedback.get("blockReason") and not self._blocked:
                 self._blocked = True
-                delta = {"role": "assistant", "content": ""}
-                choice = {"index": 0, "delta": delta, "finish_reason": "content_filter"}
-                return self._chunk([choice])
+                return self._chunk([{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                     "finish_reason": "content_filter"}])
             return None
-        choices = []
+        choices: list[ChunkChoice] = []
         for candidate in candidates:
             choice = self._choice(candidate)
             if choice is not None:
                 choices.append(choice)
         return self._chunk(choices) if choices else None
 
-    def _choice(self, candidate: dict[str, Any]) -> dict[str, Any] | None:
+    def _choice(self, candidate: Candidate) -> ChunkChoice | None:
         index = candidate.get("index", 0)
         state = self._candidates.get(index)
         if state is None:
             state = self._candidates[index] = _Candidate()
-        delta: dict[str, Any] = {}
+        delta: Delta = {}
         content = candidate.get("content")
         parts = content.get("parts") if content else None
         if parts:
@@ -104,22 +114,25 @@ class StreamTranslator:
             detail = candidate.get("finishMessage") or "no further detail"
             raise AdapterError(f"Gemini could not complete the turn ({reason}): {detail}", 502,
                                code=reason.lower())
+        openai_reason = reason
         if reason:
             state.finished = True
-            reason = finish_reason(reason, state.tool_calls > 0)
+            openai_reason = finish_reason(reason, state.tool_calls > 0)
         result = candidate.get("logprobsResult")
-        if not delta and reason is None and result is None:
+        if not delta and openai_reason is None and result is None:
             return None
         if not state.role_sent:
             state.role_sent = True
-            delta = {"role": "assistant", **delta}
+            first: Delta = {"role": "assistant"}
+            first.update(delta)
+            delta = first
             delta.setdefault("content", "")
-        choice = {"index": index, "delta": delta, "finish_reason": reason}
+        choice: ChunkChoice = {"index": index, "delta": delta, "finish_reason": openai_reason}
         if result is not None:
             choice["logprobs"] = logprobs(result)
         return choice
 
-    def _add_parts(self, delta: dict[str, Any], parts: list[dict[str, Any]], state: _Candidate,
+    def _add_parts(self, delta: Delta, parts: list[Part], state: _Candidate,
                    index: int) -> None:
         for part in parts:
             if (text := part.get("text")) is not None:
@@ -154,7 +167,7 @@ class StreamTranslator:
             else:
                 self.skipped.update(key for key in part if key not in _PART_FIELDS)
 
-    def finish(self) -> dict[str, Any] | None:
+    def finish(self) -> ChatCompletionChunk | None:
         """Check the stream ended properly; the final usage chunk when the client asked for one."""
         if not self._blocked and not (
             self._candidates and all(c.finished for c in self._candidates.values())
@@ -170,12 +183,12 @@ class StreamTranslator:
         return chunk
 
 
-def _append(delta: dict[str, Any], key: str, text: str) -> None:
+def _append(delta: Delta, key: Literal["content", "reasoning_content"], text: str) -> None:
     delta[key] = delta[key] + text if key in delta else text
 
 
-def _tool_call_delta(call: dict[str, Any], signature: str | None, index: int,
-                     seed: str) -> dict[str, Any]:
+def _tool_call_delta(call: FunctionCall, signature: str | None, index: int,
+                     seed: str) -> ToolCallDelta:
     """A whole tool call in one delta, its id carrying Gemini's call id and signature."""
     return {
         "index": index,
