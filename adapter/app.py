@@ -23,6 +23,7 @@ from .observability import Metrics, Observability
 from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
 from .replies import JSONResponse, error_response, plain_error
+from .retry import RetryPolicy
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings
@@ -32,7 +33,7 @@ from .routes.responses import create_response, delete_response, get_response, li
 from .store import open_store
 from .translate.errors import AdapterError
 from .transport import FastTransport, proxies_configured
-from .upstream import GeminiClient, RetryPolicy
+from .upstream import GeminiClient
 
 log = logging.getLogger("adapter")
 
@@ -100,11 +101,11 @@ def create_app(settings: Settings | None = None,
             app.state.adapter = AdapterState(
                 settings=settings,
                 gemini=GeminiClient(
-                    http, settings.gemini_base_url, settings.read_timeout, settings.secrets,
+                    http, settings.gemini_base_url,
+                    first_byte_timeout=settings.first_byte_timeout, secrets=settings.secrets,
                     pool=keys.pool,
-                    retry=RetryPolicy(settings.retries, max_wait=settings.retry_max_wait),
+                    retry=RetryPolicy(settings.retries, settings.retry_max_wait),
                     max_streams=settings.max_streams, queue_timeout=settings.queue_timeout,
-                    first_byte_timeout=settings.first_byte_timeout,
                     slots_in_use=metrics.slots),
                 keys=keys,
                 media=media,

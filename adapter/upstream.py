@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -16,22 +14,36 @@ import orjson
 
 from .keys import KeyPool
 from .observability import current, note_upstream
+from .retry import RetryPolicy
 from .sse import JSONArrayDecoder, SSEDecoder
-from .translate.errors import AdapterError, InvalidRequest, from_gemini_error
+from .translate.errors import (
+    AdapterError,
+    InvalidRequest,
+    UpstreamDisconnected,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    from_gemini_error,
+)
 
 log = logging.getLogger("adapter.upstream")
 
 _MAX_MODEL_PAGES = 20
 
 
-def _transport_error(exc: httpx.HTTPError, base_url: str) -> AdapterError:
+def transport_error(exc: httpx.HTTPError, base_url: str, *, streaming: bool) -> AdapterError:
+    """The adapter's error for an httpx failure, before Gemini's answer began or (`streaming`)
+    while its stream was being read: a timeout is a 504; any other failure is unreachable
+    before, and a broken stream after."""
+    name = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return AdapterError(
-            f"The Gemini API at {base_url} did not answer in time ({type(exc).__name__}: "
-            f"{exc}).", 504, code="upstream_timeout")
-    return AdapterError(
-        f"Could not reach the Gemini API at {base_url}: {type(exc).__name__}.", 502,
-        code="upstream_unreachable")
+        if streaming:
+            return UpstreamTimeout(f"Gemini sent nothing for the time allowed: {exc}.")
+        return UpstreamTimeout(
+            f"The Gemini API at {base_url} did not answer in time ({name}: {exc}).")
+    if streaming:
+        return UpstreamDisconnected(f"The connection to Gemini broke mid-stream: {name}.")
+    return UpstreamUnreachable(f"Could not reach the Gemini API at {base_url}: {name}.")
 
 
 def let_go(response: httpx.Response) -> None:
@@ -80,19 +92,6 @@ class SlotGauge(Protocol):
     def dec(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Retries before anything reached the client."""
-
-    attempts: int = 2  # retries after the first try
-    backoff: float = 0.5  # seconds before the first retry when Gemini does not say
-    max_wait: float = 10.0  # a longer RetryInfo delay goes to the client as Retry-After
-
-
-_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED",
-                          "API_KEY_SERVICE_BLOCKED", "CONSUMER_SUSPENDED"})
-
-
 class GeminiStream:
     """An open `streamGenerateContent` response. Iterate `batches()`; always `aclose()`."""
 
@@ -118,14 +117,9 @@ class GeminiStream:
             if payloads := decoder.flush():
                 yield [stream_event(payload, self._secrets) for payload in payloads]
         except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.TimeoutException):
-                raise AdapterError(f"Gemini sent nothing for the time allowed: {exc}.", 504,
-                                   code="upstream_timeout") from None
-            raise AdapterError(f"The connection to Gemini broke mid-stream: {type(exc).__name__}.",
-                               502, code="upstream_disconnected") from None
+            raise transport_error(exc, self._client.base_url, streaming=True) from None
         if decoder.pending.strip():
-            raise AdapterError("Gemini's stream ended in the middle of an event.", 502,
-                               code="upstream_disconnected")
+            raise UpstreamDisconnected("Gemini's stream ended in the middle of an event.")
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -138,18 +132,19 @@ class GeminiStream:
 class GeminiClient:
     """Calls one Gemini-API-compatible server through the process's shared httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, read_timeout: float,
-                 secrets: tuple[str, ...] = (), pool: KeyPool | None = None,
-                 retry: RetryPolicy | None = None, max_streams: int = 0,
-                 queue_timeout: float = 5.0, first_byte_timeout: float | None = None,
+    def __init__(self, http: httpx.AsyncClient, base_url: str, *, first_byte_timeout: float,
+                 secrets: tuple[str, ...], pool: KeyPool | None, retry: RetryPolicy,
+                 max_streams: int, queue_timeout: float,
                  slots_in_use: SlotGauge | None = None) -> None:
+        """Every value comes from Settings (see `app.py`); `max_streams` 0 is no limit. The read
+        timeout is the httpx client's own; `first_byte_timeout` replaces it until Gemini's
+        answer begins."""
         self._http = http
         self.base_url = base_url.rstrip("/")
-        self.read_timeout = read_timeout
-        self.first_byte_timeout = first_byte_timeout or read_timeout
+        self.first_byte_timeout = first_byte_timeout
         self._secrets = secrets
         self._pool = pool
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self._slots = asyncio.Semaphore(max_streams) if max_streams > 0 else None
         self._queue_timeout = queue_timeout
         self._in_use = slots_in_use
@@ -164,7 +159,7 @@ class GeminiClient:
             note_upstream(None)  # for the access log and metrics: a call with no answer
             log.warning("upstream %s %s failed: %s", request.method, request.url.path,
                         type(exc).__name__)
-            raise _transport_error(exc, self.base_url) from None
+            raise transport_error(exc, self.base_url, streaming=False) from None
         note_upstream(response.status_code)
         if response.status_code >= 400:
             try:
@@ -174,19 +169,18 @@ class GeminiClient:
             finally:
                 await response.aclose()
                 let_go(response)
-            error = self._error(response.status_code, raw, key, request.url.path)
-            if error.retry_after is None:  # no RetryInfo: the HTTP header, when it is seconds
-                header = response.headers.get("retry-after", "")
-                error.retry_after = float(header) if header.isdigit() else None
-            raise error
+            header = response.headers.get("retry-after", "")  # used when it is seconds
+            raise self._error(response.status_code, raw, key, request.url.path,
+                              float(header) if header.isdigit() else None)
         return response
 
-    def _error(self, status: int, raw: bytes, key: str, path: str) -> AdapterError:
+    def _error(self, status: int, raw: bytes, key: str, path: str,
+               retry_after: float | None) -> UpstreamError:
         try:
             payload: Any = orjson.loads(raw)
         except orjson.JSONDecodeError:
             payload = raw.decode(errors="replace")
-        error = from_gemini_error(status, payload, (key, *self._secrets))
+        error = from_gemini_error(status, payload, (key, *self._secrets), retry_after)
         log.warning("upstream %s answered %d %s", path, status, error.code)
         return error
 
@@ -210,7 +204,7 @@ class GeminiClient:
                 try:
                     response = await self._send(request, key, stream=True)
                 except AdapterError as error:
-                    wait = self._retry_wait(error, key, attempt)
+                    wait = self.retry.wait(error, attempt, key, self._pool)
                     if wait is None:
                         raise
                     attempt += 1
@@ -225,25 +219,6 @@ class GeminiClient:
         except BaseException:
             self.release_slot()
             raise
-
-    def _retry_wait(self, error: AdapterError, key: str, attempt: int) -> float | None:
-        """Seconds to wait before trying again, or None to give the client this error."""
-        pooled = self._pool is not None and self._pool.owns(key)
-        if pooled and (error.status in (401, 403) or error.reason in _KEY_REASONS):
-            assert self._pool is not None
-            self._pool.refuse(key, f"{error.status} {error.reason or error.code}")
-            return 0.0 if self._pool.ready_count() and attempt < self.retry.attempts else None
-        if error.status == 429 and pooled:
-            assert self._pool is not None
-            self._pool.rest(key, error.retry_after)
-            if self._pool.ready_count() and attempt < self.retry.attempts:
-                return 0.0  # another key can serve at once
-        if attempt >= self.retry.attempts or not (
-                error.status in (429, 500, 503) or error.code == "upstream_unreachable"):
-            return None
-        wait = error.retry_after if error.retry_after is not None else \
-            self.retry.backoff * 2 ** attempt * (0.5 + random.random())
-        return wait if wait <= self.retry.max_wait else None
 
     async def _take_slot(self) -> None:
         if self._slots is None:

@@ -60,7 +60,16 @@ def _cut(text: str, limit: int) -> str:
 
 
 class AdapterError(Exception):
-    """An error the client must see with a given HTTP status and OpenAI error body."""
+    """An error the client must see with a given HTTP status and OpenAI error body.
+
+    The kinds the adapter acts on are subclasses: `InvalidRequest` (the client's fault),
+    `UpstreamError` (Gemini answered with an error), and the transport failures
+    `UpstreamUnreachable`, `UpstreamTimeout` and `UpstreamDisconnected`. `retryable` says,
+    where the error is made, whether the same upstream call tried again before anything reached
+    the client may succeed.
+    """
+
+    retryable = False
 
     def __init__(
         self,
@@ -69,7 +78,6 @@ class AdapterError(Exception):
         param: str | None = None,
         code: str | None = None,
         retry_after: float | None = None,
-        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -77,7 +85,6 @@ class AdapterError(Exception):
         self.param = param
         self.code = code
         self.retry_after = retry_after
-        self.reason = reason  # Gemini's ErrorInfo reason (API_KEY_INVALID, ...), when given
 
     def body(self) -> dict[str, Any]:
         return error_body(self.message, self.status, self.param, self.code)
@@ -88,6 +95,49 @@ class InvalidRequest(AdapterError):
 
     def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message, 400, param, code or "invalid_request")
+
+
+# Gemini's ErrorInfo reasons that say the key itself will not work (whatever the status).
+_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED",
+                          "API_KEY_SERVICE_BLOCKED", "CONSUMER_SUSPENDED"})
+# Statuses at which Gemini may well answer the same request if asked again.
+_RETRYABLE_STATUSES = frozenset({429, 500, 503})
+
+
+class UpstreamError(AdapterError):
+    """Gemini answered with an error status (before its stream, or as an event inside it)."""
+
+    def __init__(self, message: str, status: int, code: str, retry_after: float | None = None,
+                 reason: str | None = None) -> None:
+        super().__init__(message, status, code=code, retry_after=retry_after)
+        self.reason = reason  # Gemini's ErrorInfo reason (API_KEY_INVALID, ...), when given
+        self.retryable = status in _RETRYABLE_STATUSES
+        self.rate_limited = status == 429
+        self.key_refused = status in (401, 403) or reason in _KEY_REASONS
+
+
+class UpstreamUnreachable(AdapterError):
+    """No answer from Gemini: the connection failed before a response (502). Retryable."""
+
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 502, code="upstream_unreachable")
+
+
+class UpstreamTimeout(AdapterError):
+    """Gemini said nothing for the time allowed (504). Not retried: it may still be working on
+    the request, and asking again would run it twice."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 504, code="upstream_timeout")
+
+
+class UpstreamDisconnected(AdapterError):
+    """Gemini's stream broke off after it had begun (502)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 502, code="upstream_disconnected")
 
 
 def _parse_duration(value: Any) -> float | None:
@@ -116,12 +166,14 @@ def reason_of(error: dict[str, Any]) -> str | None:
     return None
 
 
-def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) -> AdapterError:
+def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = (),
+                      retry_after: float | None = None) -> UpstreamError:
     """Turn a Gemini error body (`{"error": {"code", "message", "status", "details"}}`) into an
-    AdapterError with the same HTTP status and meaning.
+    UpstreamError with the same HTTP status and meaning.
 
     Only the message crosses over (Gemini's `details` can echo the API key in DebugInfo), and any
-    secret that still appears in it is masked.
+    secret that still appears in it is masked. The wait Gemini's `RetryInfo` asks for wins over
+    `retry_after` (what the HTTP `Retry-After` header said).
     """
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         payload = payload[0]  # the JSON-array stream wraps its error in an array
@@ -129,11 +181,12 @@ def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = ()) 
     if not isinstance(error, dict):
         text = payload if isinstance(payload, str) and payload.strip() else None
         message = redact(text or f"Upstream returned HTTP {status}", secrets)[:_MAX_MESSAGE]
-        return AdapterError(message, status, code=f"upstream_{status}")
+        return UpstreamError(message, status, f"upstream_{status}", retry_after)
     message = str(error.get("message") or f"Upstream returned HTTP {status}")
-    return AdapterError(redact(message, secrets)[:_MAX_MESSAGE], status,
-                        code=_status_code(error.get("status"), status),
-                        retry_after=retry_delay_of(error), reason=_reason(reason_of(error)))
+    delay = retry_delay_of(error)
+    return UpstreamError(redact(message, secrets)[:_MAX_MESSAGE], status,
+                         _status_code(error.get("status"), status),
+                         retry_after if delay is None else delay, _reason(reason_of(error)))
 
 
 _MAX_MESSAGE = 2000

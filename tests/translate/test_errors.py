@@ -11,6 +11,10 @@ import pytest
 from adapter.translate.errors import (
     AdapterError,
     InvalidRequest,
+    UpstreamDisconnected,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
     error_body,
     error_type_for,
     from_gemini_error,
@@ -213,3 +217,57 @@ def test_an_error_never_echoes_a_huge_value() -> None:
             {"role": "user", "content": [{"type": "x" * 100_000}]}]})
     body = caught.value.body()["error"]
     assert len(body["message"]) < 5000 and len(body["param"] or "") < 5000
+
+
+@pytest.mark.parametrize(("status", "retryable"), [
+    (400, False), (401, False), (403, False), (404, False), (429, True), (500, True),
+    (502, False), (503, True), (504, False)])
+def test_gemini_errors_say_whether_asking_again_may_succeed(status: int, retryable: bool) -> None:
+    error = from_gemini_error(status, {"error": {"code": status, "message": "m"}})
+    assert isinstance(error, UpstreamError)
+    assert error.retryable is retryable
+    assert error.rate_limited is (status == 429)
+
+
+@pytest.mark.parametrize(("name", "refused"), [
+    ("error-400-api-key-invalid.json", True),  # 400 with reason API_KEY_INVALID
+    ("error-403-permission-denied-service-disabled.json", True),
+    ("error-400-invalid-argument.json", False),
+    (RETRY_FILE, False),
+])
+def test_gemini_errors_say_whether_the_key_itself_was_refused(name: str, refused: bool) -> None:
+    payload = load(FIXTURES / name)
+    assert from_gemini_error(payload["error"]["code"], payload).key_refused is refused
+
+
+def test_an_unusual_reason_is_not_copied() -> None:
+    payload = {"error": {"code": 400, "message": "m", "details": [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "key AIzaSECRET bad"}]}}
+    error = from_gemini_error(400, payload)
+    assert error.reason is None
+    assert not error.key_refused
+
+
+def test_retry_info_wins_over_the_retry_after_header() -> None:
+    assert from_gemini_error(429, load(FIXTURES / RETRY_FILE), (), 5.0).retry_after == \
+        pytest.approx(34.4)
+    assert from_gemini_error(429, {"error": {"code": 429, "message": "m"}}, (), 5.0) \
+        .retry_after == 5.0
+    assert from_gemini_error(503, "<html>busy</html>", (), 7.0).retry_after == 7.0
+
+
+@pytest.mark.parametrize(("error", "status", "code", "retryable"), [
+    (UpstreamUnreachable("m"), 502, "upstream_unreachable", True),
+    (UpstreamTimeout("m"), 504, "upstream_timeout", False),
+    (UpstreamDisconnected("m"), 502, "upstream_disconnected", False),
+])
+def test_transport_failures_keep_their_status_and_code(
+        error: AdapterError, status: int, code: str, retryable: bool) -> None:
+    assert (error.status, error.code, error.retryable) == (status, code, retryable)
+    assert error.body() == {"error": {
+        "message": "m", "type": error_type_for(status), "param": None, "code": code}}
+
+
+def test_errors_the_adapter_makes_itself_are_not_retried() -> None:
+    assert not AdapterError("busy", 503, code="too_many_streams").retryable
+    assert not InvalidRequest("bad").retryable
