@@ -45,13 +45,18 @@ class KeyPool:
         is ready soonest (the upstream's 429 then reaches the client); if all were refused, the
         next in turn (its error reaches the client)."""
         now = self._clock()
-        for _ in range(len(self.keys)):
-            key = self.keys[self._turn % len(self.keys)]
-            self._turn += 1
+        count = len(self.keys)
+        for step in range(count):
+            key = self.keys[(self._turn + step) % count]
             if self._ready(key, now):
+                self._turn += step + 1
                 return key
-        candidates = [k for k in self.keys if k not in self._refused] or list(self.keys)
-        return min(candidates, key=lambda k: self._resting.get(k, 0.0))
+        candidates = [k for k in self.keys if k not in self._refused]
+        if candidates:
+            return min(candidates, key=lambda k: self._resting.get(k, 0.0))
+        key = self.keys[self._turn % count]
+        self._turn += 1
+        return key
 
     def rest(self, key: str, seconds: float | None) -> None:
         self._resting[key] = self._clock() + (DEFAULT_REST if seconds is None else seconds)
