@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Message, Scope
 
 from ..observability import RequestRecord, requested
 from ..replies import JSONResponse
@@ -75,7 +74,7 @@ async def _form_fields(request: Request) -> list[tuple[str, str | Upload]]:
 
 
 async def _parse_form(scope: Scope, raw: bytes) -> list[tuple[str, str | Upload]]:
-    async def replay() -> dict[str, Any]:
+    async def replay() -> Message:
         return {"type": "http.request", "body": raw, "more_body": False}
 
     try:
