@@ -17,8 +17,7 @@ import collections
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import certifi
 import httptools
@@ -236,7 +235,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         assert self._guard is not None
         infos = await asyncio.get_running_loop().getaddrinfo(
             host.strip("[]"), port, type=socket.SOCK_STREAM)
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]  # an IPv4 or IPv6 address
         if not addresses or not all(self._guard(address) for address in addresses):
             raise BlockedAddress(f"{host} resolves to an address that may not be reached")
         return addresses[0]
@@ -349,7 +348,7 @@ def _request_head(request: httpx.Request) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-def proxies_configured(environ: dict[str, Any]) -> bool:
+def proxies_configured(environ: Mapping[str, str]) -> bool:
     """Whether httpx would route requests through a proxy because of the environment."""
     return any(environ.get(name) for name in (
         "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"))
