@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 import httpx
@@ -25,6 +25,7 @@ from .translate.errors import (
     UpstreamUnreachable,
     from_gemini_error,
 )
+from .translate.wire import GenerateContentResponse
 
 log = logging.getLogger("adapter.upstream")
 
@@ -54,10 +55,11 @@ def let_go(response: httpx.Response) -> None:
     response.stream = httpx.ByteStream(b"")
 
 
-def stream_event(payload: bytes, secrets: tuple[str, ...]) -> dict[str, Any]:
+def stream_event(payload: bytes, secrets: tuple[str, ...]) -> GenerateContentResponse:
     """One parsed stream event. An error event (Gemini sends them inside a 200 stream) raises
     the error it carries, with its status and every secret masked, like an error before the
-    stream would."""
+    stream would. Only its being an object is checked: the translator reads each field
+    defensively."""
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -70,7 +72,7 @@ def stream_event(payload: bytes, secrets: tuple[str, ...]) -> dict[str, Any]:
         status = error.get("code") if isinstance(error, dict) else None
         raise from_gemini_error(status if isinstance(status, int) and 400 <= status < 600
                                 else 500, event, secrets)
-    return event
+    return cast(GenerateContentResponse, event)
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
@@ -107,7 +109,7 @@ class GeminiStream:
         json_array = "json" in response.headers.get("content-type", "")
         self._decoder = JSONArrayDecoder() if json_array else SSEDecoder()
 
-    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+    async def batches(self) -> AsyncGenerator[list[GenerateContentResponse], None]:
         """The Gemini events that arrived together, parsed, as soon as their bytes are in."""
         decoder = self._decoder
         try:
@@ -279,7 +281,8 @@ class GeminiClient:
         return models
 
     async def get_model(self, model: str, key: str) -> dict[str, Any]:
-        return await self._get_json(f"/v1beta/models/{quote(model)}", key)
+        resource: dict[str, Any] = await self._get_json(f"/v1beta/models/{quote(model)}", key)
+        return resource
 
     async def batch_embed(self, model: str, content: bytes, key: str) -> dict[str, Any]:
         """POST batchEmbedContents (at most 100 requests, as `encode_body` made them) and
@@ -296,4 +299,5 @@ class GeminiClient:
             "POST", f"{self.base_url}/v1beta/models/{method}", content=content,
             headers={**self._headers(key), "content-type": "application/json"})
         async with self._slot():
-            return await self._json(request, key)
+            answer: dict[str, Any] = await self._json(request, key)
+            return answer
