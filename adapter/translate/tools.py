@@ -110,7 +110,7 @@ def gemini_tools(declarations: list[dict[str, Any]], built_in: Iterable[str],
     order they were asked for, then the tools given in Gemini's own spelling. Each Gemini tool
     goes once (one switched on twice would be refused), where it first appeared, with the
     settings it was given last."""
-    tools = [{FUNCTIONS: declarations}] if declarations else []
+    tools: list[dict[str, Any]] = [{FUNCTIONS: declarations}] if declarations else []
     tools += [{name: {}} for name in built_in]
     tools += given
     return list({",".join(tool): tool for tool in tools}.values())

@@ -13,6 +13,7 @@ from adapter.translate import tool_ids
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 from adapter.translate.responses_request import ResponsesCall, input_messages, responses_call
+from adapter.translate.tools import BUILT_IN
 
 MODEL = "gemini-2.5-flash"
 GEMINI_3 = "gemini-3-pro-preview"  # searches and calls functions in one request
@@ -725,6 +726,35 @@ def test_web_search_next_to_function_tools_is_dropped_before_gemini_3() -> None:
     assert "web_search_options" not in body
 
 
+@pytest.mark.parametrize(("model", "aliases", "searches"), [
+    ("gpt-5", {"gpt-5": GEMINI_3}, True),
+    ("models/gemini-3-pro-preview", {}, True),
+    ("gpt-5", {"gpt-5": f"models/{GEMINI_3}"}, True),
+    ("gemini-4-flash", {}, True),  # a later generation behaves like 3
+    ("gpt-4o", {"gpt-4o": MODEL}, False),
+    ("gemini-3-pro-preview", {"gemini-3-pro-preview": MODEL}, False),  # the alias wins
+    ("gemini-flash-latest", {}, False),  # may stand for 2.5
+    ("gpt-5", {}, False),  # an unknown model asks the least of a model
+])
+def test_web_search_beside_functions_follows_the_resolved_model(
+        model: str, aliases: dict[str, str], searches: bool) -> None:
+    body = {"model": model, "input": "hi", "tools": [{"type": "web_search"}, WEATHER]}
+    chat_body = responses_call(body, [], aliases).chat
+    assert ("web_search_options" in chat_body) is searches
+    tools = chat_request(chat_body, aliases).gemini["tools"]
+    assert ({"googleSearch": {}} in tools) is searches
+    assert tools[0]["functionDeclarations"][0]["name"] == "get_weather"
+
+
+@pytest.mark.parametrize(("model", "code"), [
+    ("", "invalid_request"), (None, "invalid_request"), (3, "invalid_request"),
+    ("bad model", "model_not_found")])
+def test_web_search_beside_functions_with_an_invalid_model_names_the_model(
+        model: Any, code: str) -> None:
+    error = rejected("model", "hi", model=model, tools=[{"type": "web_search"}, WEATHER])
+    assert error.code == code
+
+
 def test_web_search_without_external_access_is_dropped() -> None:
     body = chat("hi", tools=[{"type": "web_search", "external_web_access": False}, WEATHER])
     assert "web_search_options" not in body
@@ -739,6 +769,14 @@ def test_web_search_without_external_access_is_dropped() -> None:
 def test_empty_tools_add_nothing() -> None:
     body = chat("hi", tools=[])
     assert "tools" not in body and "web_search_options" not in body
+
+
+@pytest.mark.parametrize(("kind", "gemini_tool"), sorted(BUILT_IN.items()))
+def test_each_built_in_tool_type_switches_on_its_gemini_tool(kind: str, gemini_tool: str) -> None:
+    body = chat("hi", tools=[{"type": kind}, WEATHER])
+    assert body["tools"] == [CHAT_WEATHER, {"type": kind}]
+    assert [list(tool) for tool in chat_request(body).gemini["tools"]] == [
+        ["functionDeclarations"], [gemini_tool]]
 
 
 @pytest.mark.parametrize("kind", ["file_search", "computer_use_preview", "mcp", "local_shell",
