@@ -11,6 +11,15 @@ import pytest
 from adapter.translate import tool_ids
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
+from adapter.translate.tools import (
+    BUILT_IN,
+    CODE_EXECUTION,
+    GEMINI_TOOLS,
+    GOOGLE_SEARCH,
+    SWITCHES,
+    URL_CONTEXT,
+    gemini_tools,
+)
 from adapter.translate.tools import function_declarations as declarations_of
 from adapter.translate.tools import tool_fields as fields_of
 
@@ -350,6 +359,49 @@ def test_bad_legacy_function_call(choice: Any, param: str) -> None:
     error = rejects({"functions": [function("f")], "function_call": choice})
     assert error.param is not None
     assert error.param.startswith(param)
+
+
+# --- the Gemini tools list ------------------------------------------------------------------------
+
+def test_gemini_tools_puts_each_tool_once_where_it_first_appeared() -> None:
+    declarations = [{"name": "get_time"}]
+    tools = gemini_tools(declarations, [CODE_EXECUTION, GOOGLE_SEARCH, CODE_EXECUTION],
+                         [{URL_CONTEXT: {}}, {GOOGLE_SEARCH: {"timeRangeFilter": {}}}])
+    assert tools == [{"functionDeclarations": declarations}, {CODE_EXECUTION: {}},
+                     {GOOGLE_SEARCH: {"timeRangeFilter": {}}}, {URL_CONTEXT: {}}]
+
+
+def test_gemini_tools_of_nothing_is_empty() -> None:
+    assert gemini_tools([], []) == []
+
+
+def test_tool_fields_assemble_entries_search_and_given_tools() -> None:
+    body = {"tools": [WEATHER, {"type": "url_context"}], "web_search_options": {},
+            "tool_choice": "auto"}
+    fields = fields_of(body, None, [{CODE_EXECUTION: {}}, {URL_CONTEXT: {"x": 1}}])
+    assert [list(tool) for tool in fields["tools"]] == [
+        ["functionDeclarations"], [URL_CONTEXT], [GOOGLE_SEARCH], [CODE_EXECUTION]]
+    assert fields["tools"][1] == {URL_CONTEXT: {"x": 1}}  # the settings given last
+    assert fields["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
+
+
+def test_tool_choice_is_checked_before_web_search_options() -> None:
+    assert rejects({"tool_choice": "sometimes", "web_search_options": "on"}).param == \
+        "tool_choice"
+
+
+def test_switches_are_the_built_in_types_and_geminis_own_names() -> None:
+    assert set(SWITCHES) == {*BUILT_IN, *GEMINI_TOOLS}
+    assert set(SWITCHES.values()) == set(GEMINI_TOOLS) == set(BUILT_IN.values())
+
+
+@pytest.mark.parametrize(("name", "gemini_tool"), sorted(SWITCHES.items()))
+def test_each_switch_turns_on_its_gemini_tool(name: str, gemini_tool: str) -> None:
+    body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}],
+            name: {}}
+    assert chat_request(body).gemini["tools"] == [{gemini_tool: {}}]
+    body = {**body, name: None, "extra_body": {"google": {name: True}}}
+    assert chat_request(body).gemini["tools"] == [{gemini_tool: {}}]
 
 
 # --- through chat_request -------------------------------------------------------------------------
