@@ -13,11 +13,11 @@ from .content import media_resolution, remote_parts
 from .errors import InvalidRequest
 from .image_output import response_modalities
 from .messages import translate_messages
-from .output import response_format
 from .params import generation_config
 from .reasoning import thinking_config
 from .schema import SchemaBudget
 from .signatures import add_placeholders
+from .structured_output import response_format
 from .tools import SWITCHES, tool_fields
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")

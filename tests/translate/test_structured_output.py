@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from adapter.translate.errors import InvalidRequest
-from adapter.translate.output import response_format
 from adapter.translate.request import chat_request
+from adapter.translate.structured_output import response_format
 
 from .test_schema import assert_gemini_schema
 
