@@ -1,11 +1,18 @@
-"""Settings, read once from the environment."""
+"""Settings, read once from the environment.
+
+Each setting is one field of `Settings`, and its default, its environment variable and that
+variable's parser are written there, in the field, and nowhere else: `from_env` reads them, and
+`documented_defaults` gives each variable's default as the docs write it.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 FIXTURE_RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
@@ -13,70 +20,143 @@ STORE_OFF = "off"  # store_path value that disables the response store
 DAY = 86400.0
 
 
-def _split_keys(value: str | None) -> tuple[str, ...]:
-    return tuple(key.strip() for key in (value or "").split(",") if key.strip())
+def _plain(value: object) -> str | None:
+    """A default as the docs write it; None when there is nothing to write (unset, off)."""
+    if value is None or value is False or value == () or value == frozenset() or value == {}:
+        return None
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").lower() in ("1", "true", "yes")
+def _in_bytes(value: object) -> str | None:
+    """A byte count in MiB or GiB when it is a whole number of them."""
+    assert isinstance(value, int)
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if value % size == 0:
+            return f"{value // size} {unit}"
+    return str(value)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive number from the environment (seconds, or bytes for sizes)."""
-    raw = env.get(name)
-    if not raw:
-        return default
+def _in_days(value: object) -> str | None:
+    assert isinstance(value, float)
+    return f"{value / DAY:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """The environment variable a setting is read from, and how."""
+
+    name: str
+    # (variable name, its text, never empty) -> the value; a ValueError naming the variable.
+    parse: Callable[[str, str], Any]
+    show: Callable[[object], str | None] = _plain  # the default as the docs write it
+
+
+def _var(name: str, parse: Callable[[str, str], Any],
+        show: Callable[[object], str | None] = _plain) -> dict[str, Variable]:
+    """The field metadata that ties a setting to its variable."""
+    return {"env": Variable(name, parse, show)}
+
+
+def variable_of(item: Field[Any]) -> Variable | None:
+    spec = item.metadata.get("env")
+    return spec if isinstance(spec, Variable) else None
+
+
+# Parsers: (variable name, non-empty text) -> value.
+
+
+def _keys(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated keys."""
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+def _key_set(name: str, raw: str) -> frozenset[str]:
+    return frozenset(_keys(name, raw))
+
+
+def _flag(name: str, raw: str) -> bool:
+    """`1`, `true` or `yes` (any case) is on; anything else is off."""
+    return raw.strip().lower() in ("1", "true", "yes")
+
+
+def _base_url(name: str, raw: str) -> str:
+    return raw.rstrip("/")
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _choice(*options: str) -> Callable[[str, str], str]:
+    """One of `options`, in any case."""
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            allowed = " or ".join(repr(option) for option in options)
+            raise ValueError(f"{name} must be {allowed}, got {raw!r}")
+        return value
+    return parse
+
+
+def _positive_number(name: str, raw: str) -> float:
+    """A number above zero (seconds, days)."""
     try:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a positive number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {raw!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {raw!r}")
     return value
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    """A positive whole number from the environment."""
-    raw = env.get(name)
-    if not raw:
-        return default
+def _days(name: str, raw: str) -> float:
+    """A positive number of days, in seconds."""
+    return _positive_number(name, raw) * DAY
+
+
+def _positive_int(name: str, raw: str) -> int:
+    """A whole number above zero (counts, bytes)."""
     try:
         value = int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a positive whole number, got {raw!r}") from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive, got {raw!r}")
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
     return value
 
 
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    """A whole number, zero or more, from the environment."""
-    raw = env.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit():
+def _whole_number(name: str, raw: str) -> int:
+    """A whole number, zero or more."""
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()):
         raise ValueError(f"{name} must be a whole number (0 or more), got {raw!r}")
-    return int(raw)
+    return int(value)
 
 
-def _model_map(raw: str | None) -> dict[str, str]:
+def _model_map(name: str, raw: str) -> dict[str, str]:
     """`alias=model,alias=model` -> {alias: model}."""
     aliases = {}
-    for entry in (raw or "").split(","):
+    for entry in raw.split(","):
         if not entry.strip():
             continue
         alias, sep, model = entry.partition("=")
         if not sep or not alias.strip() or not model.strip():
-            raise ValueError(f"ADAPTER_MODEL_MAP entries look like alias=model, got {entry!r}")
+            raise ValueError(f"{name} entries look like alias=model, got {entry!r}")
         aliases[alias.strip()] = model.strip().removeprefix("models/")
     return aliases
 
 
-def _log_format(env: Mapping[str, str]) -> str:
-    value = (env.get("ADAPTER_LOG_FORMAT") or "text").strip().lower()
-    if value not in ("text", "json"):
-        raise ValueError(f"ADAPTER_LOG_FORMAT must be 'text' or 'json', got {value!r}")
-    return value
+_OFF = ("off", "none")  # what turns the response store off
+
+
+def _store_location(name: str, raw: str) -> str:
+    """A file for the response store, or `off`/`none` (STORE_OFF)."""
+    value = raw.strip()
+    if value.lower() in _OFF:
+        return STORE_OFF
+    return os.path.expanduser(value)
 
 
 def default_store_path(env: Mapping[str, str]) -> str:
@@ -88,102 +168,148 @@ def default_store_path(env: Mapping[str, str]) -> str:
     return os.path.join(state, "gemini-openai-adapter", "responses.sqlite3")
 
 
-def _store_path(env: Mapping[str, str]) -> str:
-    raw = (env.get("ADAPTER_STORE") or "").strip()
-    if not raw:
-        return default_store_path(env)
-    if raw.lower() in ("off", "none"):
-        return STORE_OFF
-    return os.path.expanduser(raw)
+def _relative(value: object) -> str | None:
+    assert isinstance(value, Path)
+    return str(Path(*value.parts[-2:]))
+
+
+_MIB = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything the adapter reads from its environment."""
+    """Everything the adapter reads from its environment: each field's default, variable and
+    parser are written here and nowhere else."""
 
-    gemini_api_keys: tuple[str, ...] = ()
-    gemini_base_url: str = DEFAULT_BASE_URL
-    adapter_api_keys: frozenset[str] = field(default_factory=frozenset)
-    upstream: str = "gemini"  # "gemini" (live) or "replay" (recordings, no network)
-    replay_dir: Path = FIXTURE_RECORDINGS
-    replay_timing: bool = False  # replay chunks at the pace they were recorded
-    replay_fallthrough: bool = False  # no recording: ask the live upstream and record it
-    record_dir: Path | None = None  # record every upstream exchange here
-    connect_timeout: float = 10.0
-    read_timeout: float = 300.0
-    first_byte_timeout: float = 300.0  # until Gemini's answer begins (a model may think long)
-    fetch_max_bytes: int = 20 * 1024 * 1024  # media linked by URL: largest download
-    fetch_timeout: float = 10.0
-    fetch_allow_private: bool = False  # allow media URLs on loopback/private addresses
-    fetch_max_count: int = 32  # media URLs fetched for one request
-    fetch_max_total_bytes: int = 64 * 1024 * 1024  # all media fetched for one request
-    fetch_concurrency: int = 4  # downloads one request runs at once
-    # Stored /v1/responses objects: an SQLite file shared by all workers, or "off".
-    store_path: str = field(default_factory=lambda: default_store_path(os.environ))
-    store_retention_seconds: float = 30 * DAY
-    store_max_records: int = 100_000
-    store_max_bytes: int = 1024 * 1024 * 1024  # total size of stored records (oldest go first)
-    retries: int = 2  # retries of a refused upstream call, before anything was streamed
-    retry_max_wait: float = 10.0  # longest RetryInfo wait honoured; longer goes to the client
-    max_streams: int = 1000  # concurrent upstream streams per process
-    queue_timeout: float = 5.0  # how long a request waits for a stream slot before a 503
-    write_timeout: float = 30.0  # a client that takes no data for this long loses its stream
-    max_body_bytes: int = 64 * 1024 * 1024  # largest request body (413 beyond)
-    model_map: dict[str, str] = field(default_factory=dict)  # alias -> Gemini model
-    shutdown_grace: float = 30.0  # seconds in-flight streams may finish after SIGTERM
-    log_format: str = "text"  # the access log: "text" (key=value) or "json"
-    log_bodies: bool = False  # debug: request and response bodies in the access log
+    gemini_api_keys: tuple[str, ...] = field(default=(), metadata=_var("GEMINI_API_KEY", _keys))
+    gemini_base_url: str = field(default=DEFAULT_BASE_URL,
+                                 metadata=_var("GEMINI_BASE_URL", _base_url))
+    adapter_api_keys: frozenset[str] = field(default_factory=frozenset,
+                                             metadata=_var("ADAPTER_API_KEYS", _key_set))
+    # "gemini" (live) or "replay" (recordings, no network)
+    upstream: str = field(default="gemini",
+                          metadata=_var("ADAPTER_UPSTREAM", _choice("gemini", "replay")))
+    replay_dir: Path = field(default=FIXTURE_RECORDINGS,
+                             metadata=_var("ADAPTER_REPLAY_DIR", _path, _relative))
+    # replay chunks at the pace they were recorded
+    replay_timing: bool = field(default=False, metadata=_var("ADAPTER_REPLAY_TIMING", _flag))
+    # no recording: ask the live upstream and record it
+    replay_fallthrough: bool = field(default=False,
+                                     metadata=_var("ADAPTER_REPLAY_FALLTHROUGH", _flag))
+    # record every upstream exchange here
+    record_dir: Path | None = field(default=None, metadata=_var("ADAPTER_RECORD_DIR", _path))
+    connect_timeout: float = field(default=10.0,
+                                   metadata=_var("ADAPTER_CONNECT_TIMEOUT", _positive_number))
+    # the longest silence from Gemini once its answer has begun
+    read_timeout: float = field(default=300.0,
+                                metadata=_var("ADAPTER_READ_TIMEOUT", _positive_number))
+    # until Gemini's answer begins (a model may think long); None: read_timeout
+    first_byte_timeout: float | None = field(
+        default=None, metadata=_var("ADAPTER_FIRST_BYTE_TIMEOUT", _positive_number,
+                                   lambda _: "ADAPTER_READ_TIMEOUT"))
+    # media linked by URL: largest download
+    fetch_max_bytes: int = field(default=20 * _MIB,
+                                 metadata=_var("ADAPTER_FETCH_MAX_BYTES", _positive_int, _in_bytes))
+    fetch_timeout: float = field(default=10.0,
+                                 metadata=_var("ADAPTER_FETCH_TIMEOUT", _positive_number))
+    # allow media URLs on loopback/private addresses
+    fetch_allow_private: bool = field(default=False,
+                                      metadata=_var("ADAPTER_FETCH_ALLOW_PRIVATE", _flag))
+    # media URLs fetched for one request
+    fetch_max_count: int = field(default=32,
+                                 metadata=_var("ADAPTER_FETCH_MAX_COUNT", _positive_int))
+    # all media fetched for one request
+    fetch_max_total_bytes: int = field(
+        default=64 * _MIB, metadata=_var("ADAPTER_FETCH_MAX_TOTAL_BYTES", _positive_int, _in_bytes))
+    # downloads one request runs at once
+    fetch_concurrency: int = field(default=4,
+                                   metadata=_var("ADAPTER_FETCH_CONCURRENCY", _positive_int))
+    # Stored /v1/responses objects: an SQLite file shared by all workers, or STORE_OFF. The
+    # default follows XDG_STATE_HOME and HOME (of the environment `from_env` reads).
+    store_path: str = field(
+        default_factory=lambda: default_store_path(os.environ),
+        metadata=_var("ADAPTER_STORE", _store_location,
+                     lambda _: default_store_path({"HOME": "~"})))
+    store_retention_seconds: float = field(
+        default=30 * DAY, metadata=_var("ADAPTER_STORE_RETENTION_DAYS", _days, _in_days))
+    store_max_records: int = field(default=100_000,
+                                   metadata=_var("ADAPTER_STORE_MAX_RECORDS", _positive_int))
+    # total size of stored records (oldest go first)
+    store_max_bytes: int = field(
+        default=1024 * _MIB, metadata=_var("ADAPTER_STORE_MAX_BYTES", _positive_int, _in_bytes))
+    # retries of a refused upstream call, before anything was streamed
+    retries: int = field(default=2, metadata=_var("ADAPTER_RETRIES", _whole_number))
+    # longest RetryInfo wait honoured; longer goes to the client
+    retry_max_wait: float = field(default=10.0,
+                                  metadata=_var("ADAPTER_RETRY_MAX_WAIT", _positive_number))
+    # concurrent upstream calls per process
+    max_streams: int = field(default=1000, metadata=_var("ADAPTER_MAX_STREAMS", _positive_int))
+    # how long a request waits for an upstream slot before a 503
+    queue_timeout: float = field(default=5.0,
+                                 metadata=_var("ADAPTER_QUEUE_TIMEOUT", _positive_number))
+    # a client that takes no data for this long loses its stream
+    write_timeout: float = field(default=30.0,
+                                 metadata=_var("ADAPTER_WRITE_TIMEOUT", _positive_number))
+    # largest request body (413 beyond)
+    max_body_bytes: int = field(
+        default=64 * _MIB, metadata=_var("ADAPTER_MAX_BODY_BYTES", _positive_int, _in_bytes))
+    # alias -> Gemini model
+    model_map: dict[str, str] = field(default_factory=dict,
+                                      metadata=_var("ADAPTER_MODEL_MAP", _model_map))
+    # seconds in-flight streams may finish after SIGTERM
+    shutdown_grace: float = field(default=30.0,
+                                  metadata=_var("ADAPTER_SHUTDOWN_GRACE", _positive_number))
+    # the access log: "text" (key=value) or "json"
+    log_format: str = field(default="text",
+                            metadata=_var("ADAPTER_LOG_FORMAT", _choice("text", "json")))
+    # debug: request and response bodies in the access log
+    log_bodies: bool = field(default=False, metadata=_var("ADAPTER_LOG_BODIES", _flag))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        upstream = env.get("ADAPTER_UPSTREAM", "gemini")
-        if upstream not in ("gemini", "replay"):
-            raise ValueError(f"ADAPTER_UPSTREAM must be 'gemini' or 'replay', got {upstream!r}")
-        gemini_api_keys = _split_keys(env.get("GEMINI_API_KEY"))
-        adapter_api_keys = frozenset(_split_keys(env.get("ADAPTER_API_KEYS")))
-        live = upstream != "replay" or _flag(env, "ADAPTER_REPLAY_FALLTHROUGH")
-        if adapter_api_keys and not gemini_api_keys and live:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings `environ` (os.environ by default) asks for: each variable that is set
+        and not empty is parsed once; the rest keep their defaults. ValueError names the
+        variable that is malformed, or the set-up that cannot work."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            variable = variable_of(item)
+            raw = environ.get(variable.name) if variable is not None else None
+            if variable is not None and raw:
+                values[item.name] = variable.parse(variable.name, raw)
+        values.setdefault("store_path", default_store_path(environ))
+        settings = cls(**values)
+        live = settings.upstream != "replay" or settings.replay_fallthrough
+        if settings.adapter_api_keys and not settings.gemini_api_keys and live:
             # Otherwise the client's adapter key would be sent to Gemini as its key.
             raise ValueError("ADAPTER_API_KEYS is set but GEMINI_API_KEY is not: with client "
                              "keys the adapter needs its own Gemini key(s) to call Gemini")
-        return cls(
-            gemini_api_keys=gemini_api_keys,
-            gemini_base_url=(env.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            adapter_api_keys=adapter_api_keys,
-            upstream=upstream,
-            replay_dir=Path(env.get("ADAPTER_REPLAY_DIR") or FIXTURE_RECORDINGS),
-            replay_timing=_flag(env, "ADAPTER_REPLAY_TIMING"),
-            replay_fallthrough=_flag(env, "ADAPTER_REPLAY_FALLTHROUGH"),
-            record_dir=Path(env["ADAPTER_RECORD_DIR"]) if env.get("ADAPTER_RECORD_DIR") else None,
-            connect_timeout=_seconds(env, "ADAPTER_CONNECT_TIMEOUT", 10.0),
-            read_timeout=_seconds(env, "ADAPTER_READ_TIMEOUT", 300.0),
-            first_byte_timeout=_seconds(env, "ADAPTER_FIRST_BYTE_TIMEOUT",
-                                        _seconds(env, "ADAPTER_READ_TIMEOUT", 300.0)),
-            fetch_max_bytes=int(_seconds(env, "ADAPTER_FETCH_MAX_BYTES", 20 * 1024 * 1024)),
-            fetch_timeout=_seconds(env, "ADAPTER_FETCH_TIMEOUT", 10.0),
-            fetch_allow_private=_flag(env, "ADAPTER_FETCH_ALLOW_PRIVATE"),
-            fetch_max_count=_positive_int(env, "ADAPTER_FETCH_MAX_COUNT", 32),
-            fetch_max_total_bytes=_positive_int(env, "ADAPTER_FETCH_MAX_TOTAL_BYTES",
-                                                64 * 1024 * 1024),
-            fetch_concurrency=_positive_int(env, "ADAPTER_FETCH_CONCURRENCY", 4),
-            store_path=_store_path(env),
-            store_retention_seconds=_seconds(env, "ADAPTER_STORE_RETENTION_DAYS", 30.0) * DAY,
-            store_max_records=_positive_int(env, "ADAPTER_STORE_MAX_RECORDS", 100_000),
-            store_max_bytes=_positive_int(env, "ADAPTER_STORE_MAX_BYTES", 1024 * 1024 * 1024),
-            retries=_whole(env, "ADAPTER_RETRIES", 2),
-            retry_max_wait=_seconds(env, "ADAPTER_RETRY_MAX_WAIT", 10.0),
-            max_streams=_positive_int(env, "ADAPTER_MAX_STREAMS", 1000),
-            queue_timeout=_seconds(env, "ADAPTER_QUEUE_TIMEOUT", 5.0),
-            write_timeout=_seconds(env, "ADAPTER_WRITE_TIMEOUT", 30.0),
-            max_body_bytes=_positive_int(env, "ADAPTER_MAX_BODY_BYTES", 64 * 1024 * 1024),
-            model_map=_model_map(env.get("ADAPTER_MODEL_MAP")),
-            shutdown_grace=_seconds(env, "ADAPTER_SHUTDOWN_GRACE", 30.0),
-            log_format=_log_format(env),
-            log_bodies=_flag(env, "ADAPTER_LOG_BODIES"),
-        )
+        return settings
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a response or a log line."""
         return (*self.gemini_api_keys, *self.adapter_api_keys)
+
+    @property
+    def store_file(self) -> str | None:
+        """The response store's SQLite file, or None when storing is off (STORE_OFF, `none` or
+        empty)."""
+        location = str(self.store_path).strip()
+        return None if not location or location.lower() in _OFF else location
+
+
+def documented_defaults() -> dict[str, str | None]:
+    """Each variable and its default as the docs write it (None: unset or off by default)."""
+    defaults: dict[str, str | None] = {}
+    for item in fields(Settings):
+        variable = variable_of(item)
+        if variable is None:
+            continue
+        if item.default is not MISSING:
+            default: object = item.default
+        else:
+            assert item.default_factory is not MISSING
+            default = item.default_factory()
+        defaults[variable.name] = variable.show(default)
+    return defaults

@@ -406,8 +406,8 @@ class SQLiteStore:
 
 def open_store(settings: Settings) -> ResponseStore:
     """The store the settings ask for: SQLite at settings.store_path, or none when it is off."""
-    path = str(settings.store_path).strip()
-    if path.lower() in ("", "off", "none"):
+    path = settings.store_file
+    if path is None:
         return NullStore()
     return SQLiteStore(path, settings.store_retention_seconds, settings.store_max_records,
                        max_bytes=settings.store_max_bytes)
