@@ -1,4 +1,5 @@
-"""Incremental decoders for Gemini's two stream formats, and the SSE encoder for our answers."""
+"""Incremental decoders for Gemini's two stream formats, and the SSE encoders for our answers
+(Chat Completions' `data:` events and `[DONE]`, Responses' typed events)."""
 
 from __future__ import annotations
 
@@ -116,8 +117,24 @@ class JSONArrayDecoder:
 
 
 def encode_event(payload: Any) -> bytes:
-    """One SSE event carrying `payload` as JSON."""
+    """One SSE event carrying `payload` as JSON: Chat Completions' events."""
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 DONE = b"data: [DONE]\n\n"
+"""The event that ends a Chat Completions stream."""
+
+_HEADS: dict[str, bytes] = {}
+
+
+def _head(kind: str) -> bytes:
+    head = _HEADS.get(kind)
+    if head is None:
+        head = _HEADS[kind] = f"event: {kind}\ndata: ".encode()
+    return head
+
+
+def encode_typed(events: list[dict[str, Any]]) -> bytes:
+    """Responses events, each with an `event:` line naming its `type`, in one piece."""
+    dumps = orjson.dumps
+    return b"".join(b"%s%s\n\n" % (_head(event["type"]), dumps(event)) for event in events)

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..observability import requested
-from ..replies import EventStreamResponse, JSONResponse
+from ..replies import EventStreamResponse
 from ..sse import DONE, encode_event
 from ..translate.errors import AdapterError
 from ..translate.request import chat_request
 from ..translate.response import CompletionBuilder
 from ..translate.stream import StreamTranslator
+from ..translate.wire import ChatCompletionChunk
 from ..upstream import encode_body
 from .common import json_body, off_loop, state_of
-
-log = logging.getLogger("adapter.chat")
-SHUTTING_DOWN = AdapterError("The adapter is shutting down; the answer was cut off.", 503,
-                             code="server_shutting_down")
+from .stream_driver import answer
 
 
-async def chat_completions(request: Request) -> Response:
+async def chat_completions(request: Request) -> Response | EventStreamResponse:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
@@ -36,52 +32,39 @@ async def chat_completions(request: Request) -> Response:
     content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
     observed.translator = translator  # its usage, when the request is over
-    upstream = await state.gemini.open_stream(chat.model, content, key)
-    batches = upstream.batches()
-    if not chat.stream:
-        try:
-            builder = CompletionBuilder(translator)
-            async for batch in batches:
-                for event in batch:
-                    if (chunk := translator.translate(event)) is not None:
-                        builder.add(chunk)
-            translator.finish()
-        finally:
-            await upstream.aclose()
-        return JSONResponse(builder.build())
-    try:
-        # Hold the response until the first chunk is ready, so that anything going wrong before
-        # then still reaches the client as a real HTTP status.
-        first = b""
-        async for batch in batches:
-            if first := _encode(batch, translator):
-                break
-    except BaseException:
-        await upstream.aclose()
-        raise
-    return EventStreamResponse(_event_stream(first, batches, translator), upstream.aclose,
-                               abort=lambda: encode_event(SHUTTING_DOWN.body()),
-                               write_timeout=state.settings.write_timeout)
+    return await answer(state, chat.model, content, key, translator, ChatOutput(translator),
+                        chat.stream)
 
 
-def _encode(batch: list[dict[str, Any]], translator: StreamTranslator) -> bytes:
-    """The SSE bytes for the events that arrived together: one write for all of them."""
-    return b"".join(encode_event(chunk) for event in batch
-                    if (chunk := translator.translate(event)) is not None)
+class ChatOutput:
+    """Chat Completions: each chunk a `data:` event, then `data: [DONE]`; or, folded, one
+    `chat.completion`."""
 
+    __slots__ = ("_builder", "_translator")
 
-async def _event_stream(first: bytes, batches: AsyncGenerator[list[dict[str, Any]], None],
-                        translator: StreamTranslator) -> AsyncGenerator[bytes, None]:
-    try:
-        if first:
-            yield first
-        async for batch in batches:
-            if data := _encode(batch, translator):
-                yield data
-        final = translator.finish()
-        yield DONE if final is None else encode_event(final) + DONE
-    except AdapterError as error:
-        log.warning("stream %s ended with an error: %d %s", translator.id, error.status, error.code)
-        yield encode_event(error.body())
-    finally:
-        await batches.aclose()
+    def __init__(self, translator: StreamTranslator) -> None:
+        self._translator = translator
+        self._builder = CompletionBuilder(translator)
+
+    @property
+    def id(self) -> str:
+        return self._translator.id
+
+    def opening(self) -> bytes:
+        return b""
+
+    def events(self, chunks: list[ChatCompletionChunk]) -> bytes:
+        return b"".join([encode_event(chunk) for chunk in chunks])
+
+    def closing(self, final: ChatCompletionChunk | None) -> bytes:
+        return DONE if final is None else encode_event(final) + DONE
+
+    def failure(self, error: AdapterError) -> bytes:
+        return encode_event(error.body())
+
+    def fold(self, chunks: list[ChatCompletionChunk]) -> None:
+        for chunk in chunks:
+            self._builder.add(chunk)
+
+    def folded(self, final: ChatCompletionChunk | None) -> Mapping[str, object]:
+        return self._builder.build()  # the usage of `final` is the translator's too

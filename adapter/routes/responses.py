@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..auth import require_identity
 from ..observability import requested
 from ..replies import EventStreamResponse, JSONResponse
+from ..sse import encode_typed
 from ..store import ChainError
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
@@ -22,27 +21,10 @@ from ..translate.request import chat_request
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
 from ..translate.responses_stream import ResponsesEmitter
 from ..translate.stream import StreamTranslator
+from ..translate.wire import ChatCompletionChunk
 from ..upstream import encode_body
-from .chat import SHUTTING_DOWN
 from .common import json_body, off_loop, state_of
-
-log = logging.getLogger("adapter.responses")
-
-
-_HEADS: dict[str, bytes] = {}
-
-
-def _head(kind: str) -> bytes:
-    head = _HEADS.get(kind)
-    if head is None:
-        head = _HEADS[kind] = f"event: {kind}\ndata: ".encode()
-    return head
-
-
-def _encode(events: list[dict[str, Any]]) -> bytes:
-    """Responses SSE: each event with its `event:` line."""
-    dumps = orjson.dumps
-    return b"".join(b"%s%s\n\n" % (_head(event["type"]), dumps(event)) for event in events)
+from .stream_driver import answer
 
 
 def _input_items(value: Any) -> list[dict[str, Any]]:
@@ -89,7 +71,7 @@ async def _save(request: Request, body: dict[str, Any], call: ResponsesCall,
                                        parent=body.get("previous_response_id"))
 
 
-async def create_response(request: Request) -> Response:
+async def create_response(request: Request) -> Response | EventStreamResponse:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
@@ -103,63 +85,52 @@ async def create_response(request: Request) -> Response:
     translator = StreamTranslator(body["model"], int(time.time()), include_usage=True)
     observed.translator = translator  # its usage, when the request is over
     emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools, call.namespaces)
-    upstream = await state.gemini.open_stream(chat.model, content, key)
-    batches = upstream.batches()
-    if not chat.stream:
-        try:
-            async for batch in batches:
-                for event in batch:
-                    if (chunk := translator.translate(event)) is not None:
-                        emitter.feed(chunk)
-            if (final := translator.finish()) is not None:
-                emitter.feed(final)
-            emitter.finish()
-        finally:
-            await upstream.aclose()
-        await _save(request, body, call, emitter.response)
-        return JSONResponse(emitter.response)
-    try:
-        first = emitter.start()
-        async for batch in batches:  # hold the response until Gemini has answered
-            if events := _translate(batch, translator, emitter):
-                first += events
-                break
-    except BaseException:
-        await upstream.aclose()
-        raise
-    stream = _event_stream(_encode(first), batches, translator, emitter,
-                           lambda: _save(request, body, call, emitter.response))
-    return EventStreamResponse(stream, upstream.aclose,
-                               abort=lambda: _encode(emitter.fail(SHUTTING_DOWN)),
-                               write_timeout=state.settings.write_timeout)
+    return await answer(state, chat.model, content, key, translator, ResponsesOutput(emitter),
+                        chat.stream, save=lambda: _save(request, body, call, emitter.response))
 
 
-def _translate(batch: list[dict[str, Any]], translator: StreamTranslator,
-               emitter: ResponsesEmitter) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for event in batch:
-        if (chunk := translator.translate(event)) is not None:
-            events += emitter.feed(chunk)
-    return events
+class ResponsesOutput:
+    """The Responses API: its typed events (`response.created` ... `response.completed`); or,
+    folded, the `response` object they describe."""
 
+    __slots__ = ("_emitter",)
 
-async def _event_stream(first: bytes, batches: AsyncGenerator[list[dict[str, Any]], None],
-                        translator: StreamTranslator, emitter: ResponsesEmitter,
-                        save: Any) -> AsyncGenerator[bytes, None]:
-    try:
-        yield first
-        async for batch in batches:
-            if events := _translate(batch, translator, emitter):
-                yield _encode(events)
-        events = emitter.feed(final) if (final := translator.finish()) is not None else []
-        events += emitter.finish()
-        await save()
-        yield _encode(events)
-    except AdapterError as error:
-        log.warning("response %s failed: %d %s", emitter.response["id"], error.status, error.code)
-        yield _encode(emitter.fail(error))
-    finally:
-        await batches.aclose()
+    def __init__(self, emitter: ResponsesEmitter) -> None:
+        self._emitter = emitter
+
+    @property
+    def id(self) -> str:
+        return str(self._emitter.response["id"])
+
+    def opening(self) -> bytes:
+        return encode_typed(self._emitter.start())
+
+    def events(self, chunks: list[ChatCompletionChunk]) -> bytes:
+        if not chunks:
+            return b""
+        feed = self._emitter.feed
+        events = []
+        for chunk in chunks:
+            events += feed(chunk)
+        return encode_typed(events) if events else b""
+
+    def closing(self, final: ChatCompletionChunk | None) -> bytes:
+        emitter = self._emitter
+        events = emitter.feed(final) if final is not None else []
+        return encode_typed(events + emitter.finish())
+
+    def failure(self, error: AdapterError) -> bytes:
+        return encode_typed(self._emitter.fail(error))
+
+    def fold(self, chunks: list[ChatCompletionChunk]) -> None:
+        for chunk in chunks:
+            self._emitter.feed(chunk)
+
+    def folded(self, final: ChatCompletionChunk | None) -> Mapping[str, object]:
+        if final is not None:
+            self._emitter.feed(final)
+        self._emitter.finish()
+        return self._emitter.response
 
 
 async def _record(request: Request) -> dict[str, Any]:
