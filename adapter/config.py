@@ -54,12 +54,13 @@ class Variable:
 
 
 def _var(name: str, parse: Callable[[str, str], Any],
-        show: Callable[[object], str | None] = _plain) -> dict[str, Variable]:
+         show: Callable[[object], str | None] = _plain) -> dict[str, Variable]:
     """The field metadata that ties a setting to its variable."""
     return {"env": Variable(name, parse, show)}
 
 
 def variable_of(item: Field[Any]) -> Variable | None:
+    """The variable a Settings field is read from (None for a field read from none)."""
     spec = item.metadata.get("env")
     return spec if isinstance(spec, Variable) else None
 
