@@ -14,6 +14,7 @@ from . import validate
 from .capabilities import capabilities
 from .content import content_parts
 from .errors import InvalidRequest
+from .wire import Blob, ImageEntry, Part
 
 _MODALITIES = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO"}
 
@@ -33,16 +34,16 @@ def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
     return result or None
 
 
-def image_entry(blob: dict[str, Any], signature: str | None, index: int) -> dict[str, Any]:
+def image_entry(blob: Blob, signature: str | None, index: int) -> ImageEntry:
     """The `images` entry for one inlineData part of an answer."""
     url = f"data:{blob.get('mimeType') or 'image/png'};base64,{blob.get('data') or ''}"
-    entry: dict[str, Any] = {"index": index, "type": "image_url", "image_url": {"url": url}}
+    entry: ImageEntry = {"index": index, "type": "image_url", "image_url": {"url": url}}
     if signature:
         entry["thought_signature"] = signature
     return entry
 
 
-def history_parts(images: Any, where: str) -> list[dict[str, Any]]:
+def history_parts(images: Any, where: str) -> list[Part]:
     """The model parts for the `images` an assistant message carries back."""
     entries = [validate.mapping(entry, f"{where}.images[{i}]")
                for i, entry in enumerate(validate.array(images, f"{where}.images"))]

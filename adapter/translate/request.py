@@ -19,6 +19,7 @@ from .schema import SchemaBudget
 from .signatures import add_placeholders
 from .structured_output import response_format
 from .tools import SWITCHES, tool_fields
+from .wire import Part
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 MAX_MODEL_ID = 128  # characters; Gemini's model ids are far shorter
@@ -41,7 +42,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     gemini: dict[str, Any]  # the GenerateContentRequest body
-    remote_media: list[dict[str, Any]] = field(default_factory=list)  # parts to fetch first
+    remote_media: list[Part] = field(default_factory=list)  # parts to fetch first
 
 
 def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_ALIASES) -> str:

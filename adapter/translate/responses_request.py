@@ -43,7 +43,7 @@ def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
     """Responses message content -> chat message content."""
     if isinstance(content, str):
         return content
-    parts = []
+    parts: list[dict[str, Any]] = []
     for i, part in enumerate(validate.array(content, where)):
         part = validate.mapping(part, f"{where}[{i}]")
         kind = part.get("type")

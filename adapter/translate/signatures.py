@@ -24,14 +24,13 @@ there, so both the Chat Completions and the Responses API get them):
 
 from __future__ import annotations
 
-from typing import Any
-
 from .capabilities import capabilities
+from .wire import Content
 
 PLACEHOLDER = "skip_thought_signature_validator"
 
 
-def add_placeholders(contents: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+def add_placeholders(contents: list[Content], model: str) -> list[Content]:
     """Give the first unsigned functionCall of each model content the placeholder signature,
     if `model` needs one. Changes `contents` in place and returns it."""
     if not capabilities(model).checks_signatures:
