@@ -1,13 +1,14 @@
 # The adapter as a container: slim Python, a non-root user, `python -m adapter` as the entry point.
+# `docker run IMAGE --replay` answers from the recorded examples in /app/fixtures/recordings.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ADAPTER_STORE=/var/lib/adapter/responses.sqlite3 \
-    ADAPTER_REPLAY_DIR=/app/fixtures/gemini
+    ADAPTER_REPLAY_DIR=/app/fixtures/recordings
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY adapter ./adapter
-COPY fixtures ./fixtures
+COPY fixtures/recordings ./fixtures/recordings
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /var/lib/adapter --create-home adapter
 USER adapter

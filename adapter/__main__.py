@@ -12,12 +12,14 @@ from typing import Any
 import uvicorn
 
 from .config import FIXTURE_RECORDINGS, Settings
+from .replay import check_directory
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m adapter",
-        description="Serve the OpenAI Chat Completions API over Google Gemini.")
+        description="Serve OpenAI's API (Chat Completions, Responses, embeddings, images, models) "
+                    "over Google Gemini.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -27,8 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--replay", metavar="DIR", nargs="?", const=str(FIXTURE_RECORDINGS), default=None,
         help="answer from the recordings in DIR, with no network and no key (default: the "
-             "recorded examples in fixtures/recordings; env ADAPTER_UPSTREAM=replay and "
-             "ADAPTER_REPLAY_DIR)")
+             "recorded examples in fixtures/recordings, of the checkout or else of the working "
+             "directory; env ADAPTER_UPSTREAM=replay and ADAPTER_REPLAY_DIR)")
     parser.add_argument("--replay-timing", action="store_true",
                         help="replay each chunk at the pace it was recorded")
     parser.add_argument("--replay-fallthrough", action="store_true",
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["ADAPTER_REPLAY_FALLTHROUGH"] = "1"
     try:
         settings = Settings.from_env()
+        if settings.upstream == "replay":
+            check_directory(settings.replay_dir, settings.replay_fallthrough)
     except ValueError as exc:
         sys.exit(f"configuration error: {exc}")
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-FIXTURE_RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
+# The catch-all recordings that `--replay` serves by default: beside the package in a checkout (or
+# an editable install); elsewhere (an installed wheel, the container) fixtures/recordings in the
+# working directory. `replay.check_directory` refuses to start when neither holds recordings.
+_CHECKOUT_RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
+FIXTURE_RECORDINGS = (_CHECKOUT_RECORDINGS if _CHECKOUT_RECORDINGS.is_dir()
+                      else Path("fixtures", "recordings"))
 STORE_OFF = "off"  # store_path value that disables the response store
 DAY = 86400.0
 

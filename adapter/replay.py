@@ -29,6 +29,22 @@ from .translate.errors import AdapterError
 _MAX_DIFFERENCES = 3
 
 
+def check_directory(directory: Path, fallthrough: bool) -> None:
+    """Refuse to replay from a directory that is missing or holds no recording, which would
+    answer 404 to everything (ValueError). With `fallthrough` it may start empty: what is
+    missing is recorded into it."""
+    if fallthrough:
+        return
+    where = directory.absolute()
+    if not directory.is_dir():
+        raise ValueError(f"the replay directory {where} does not exist: name one that holds "
+                         "recordings with --replay DIR or ADAPTER_REPLAY_DIR")
+    if not recordings.load_dir(directory):
+        raise ValueError(f"the replay directory {where} holds no recordings (the files "
+                         "--record writes): name one that does with --replay DIR or "
+                         "ADAPTER_REPLAY_DIR")
+
+
 def embed_answer(recording: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """A BatchEmbedContentsResponse for `body` made from a recorded one: its vectors in turn, one
     per request, each repeated or cut to the request's `outputDimensionality` when it has one."""

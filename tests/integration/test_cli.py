@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import openai
 
 from ..processes import adapter_process
@@ -48,3 +53,27 @@ def test_several_workers_serve() -> None:
         for _ in range(6):
             completion = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)
             assert completion.choices[0].finish_reason == "stop"
+
+
+def start_failure(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Start `python -m adapter` expecting it to refuse: its exit status and what it printed."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "ADAPTER_"))}
+    process = subprocess.run(
+        [sys.executable, "-m", "adapter", "--port", str(free_port()), *args],
+        env={**environ, **(env or {})}, capture_output=True, text=True, timeout=30)
+    return process.returncode, process.stderr
+
+
+def test_replaying_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    status, printed = start_failure("--replay", str(missing))
+    assert status == 1
+    assert f"the replay directory {missing} does not exist" in printed
+
+
+def test_replaying_a_directory_without_recordings_is_refused_at_start(tmp_path: Path) -> None:
+    (tmp_path / "answer.json").write_text('{"candidates": []}')  # JSON, but not a recording
+    status, printed = start_failure(
+        env={"ADAPTER_UPSTREAM": "replay", "ADAPTER_REPLAY_DIR": str(tmp_path)})
+    assert status == 1
+    assert f"the replay directory {tmp_path} holds no recordings" in printed
