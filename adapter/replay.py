@@ -25,6 +25,7 @@ import orjson
 from . import recordings
 from .record import Recorder, RecordingTransport
 from .translate.errors import AdapterError
+from .translate.tools import CODE_EXECUTION, FUNCTIONS
 
 _MAX_DIFFERENCES = 3
 
@@ -69,9 +70,9 @@ def _holds(condition: str | None, body: Any) -> bool:
         contents = body.get("contents") or [{}]
         return any("functionResponse" in part for part in contents[-1].get("parts", ()))
     if condition == "tools":
-        return any(tool.get("functionDeclarations") for tool in body.get("tools") or ())
+        return any(tool.get(FUNCTIONS) for tool in body.get("tools") or ())
     if condition == "code_execution":
-        return any("codeExecution" in tool for tool in body.get("tools") or ())
+        return any(CODE_EXECUTION in tool for tool in body.get("tools") or ())
     if condition == "image":
         return "IMAGE" in (body.get("generationConfig") or {}).get("responseModalities", ())
     return False
