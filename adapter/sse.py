@@ -124,17 +124,23 @@ def encode_event(payload: Any) -> bytes:
 DONE = b"data: [DONE]\n\n"
 """The event that ends a Chat Completions stream."""
 
-_HEADS: dict[str, bytes] = {}
+
+class _Heads(dict[str, bytes]):
+    """`event: <type>` and the `data: ` that follows, made once per event type."""
+
+    def __missing__(self, kind: str) -> bytes:
+        head = self[kind] = f"event: {kind}\ndata: ".encode()
+        return head
 
 
-def _head(kind: str) -> bytes:
-    head = _HEADS.get(kind)
-    if head is None:
-        head = _HEADS[kind] = f"event: {kind}\ndata: ".encode()
-    return head
+_HEADS = _Heads()
 
 
 def encode_typed(events: list[dict[str, Any]]) -> bytes:
     """Responses events, each with an `event:` line naming its `type`, in one piece."""
-    dumps = orjson.dumps
-    return b"".join(b"%s%s\n\n" % (_head(event["type"]), dumps(event)) for event in events)
+    if not events:
+        return b""
+    dumps, heads = orjson.dumps, _HEADS
+    encoded = [heads[event["type"]] + dumps(event) for event in events]
+    encoded.append(b"")  # so that the last event ends with its blank line too
+    return b"\n\n".join(encoded)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,10 @@ UNDECLARED = {("Response", "store"), ("ResponseFunctionCallArgumentsDoneEvent", 
 @dataclass
 class Run:
     gemini: list[dict[str, Any]]  # the recorded Gemini events
-    events: list[dict[str, Any]]  # the Responses events, in order
+    events: list[dict[str, Any]]  # the Responses events, in order, as the client reads them
     wire: list[bytes]  # each event as serialized the moment it was returned
     emitter: ResponsesEmitter
+    returned: list[dict[str, Any]] = field(default_factory=list)  # the events as returned
 
     @property
     def response(self) -> dict[str, Any]:
@@ -102,8 +103,10 @@ def emit(gemini: list[dict[str, Any]], custom_tools: set[str] | None = None,
     run = Run(gemini, [], [], emitter)
 
     def take(events: list[dict[str, Any]]) -> None:
-        run.events += events
-        run.wire += [orjson.dumps(e) for e in events]
+        wire = [orjson.dumps(e) for e in events]
+        run.returned += events
+        run.wire += wire
+        run.events += [orjson.loads(data) for data in wire]
 
     take(emitter.start())
     for gemini_event in gemini:
@@ -222,7 +225,7 @@ def test_every_event_validates_against_the_sdk(path: Path) -> None:
 @pytest.mark.parametrize("path", RECORDINGS, ids=name_of)
 def test_events_are_not_changed_after_they_are_sent(path: Path) -> None:
     run = run_of(path)
-    assert [orjson.dumps(e) for e in run.events] == run.wire
+    assert [orjson.dumps(e) for e in run.returned] == run.wire
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=name_of)
@@ -787,7 +790,7 @@ def started_then_failed(error: AdapterError) -> Run:
     with pytest.raises(AdapterError) as caught:
         translator.finish()
     assert caught.value.code == "upstream_incomplete"
-    run.events += emitter.fail(error)
+    run.events = [orjson.loads(orjson.dumps(e)) for e in [*run.events, *emitter.fail(error)]]
     return run
 
 
