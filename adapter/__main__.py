@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=logging_config(args.log_level),
-        timeout_graceful_shutdown=settings.shutdown_grace,
+        # uvicorn annotates this as int, but hands it to asyncio.wait_for: fractions of a
+        # second work.
+        timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]
     )
 
 
