@@ -3,7 +3,11 @@ the same examples on every run."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+# The helpers the tests share assert too: pytest explains their failures as it does the tests'.
+pytest.register_assert_rewrite("tests.translate.helpers", "tests.integration.helpers")
 
 # litellm fetches its model price list from GitHub at import unless told to use its own copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -11,8 +11,7 @@ from adapter.translate.code_execution import history_parts, render_code, render_
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 
-from .test_response import build, recording
-from .test_stream import FIXTURES, joined, run, stream
+from .helpers import FIXTURES, build, joined, recording, run, stream
 
 STREAMED = "stream-sse-code-execution.txt"
 CODE = "result = 65465 - 6544 * 65464 - 6 + 1.02255\nprint(result)"

@@ -9,7 +9,6 @@ The OpenAI side uses recorded gpt-4o-mini answers from `fixtures/openai/` (see i
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,58 +21,23 @@ from adapter.translate.request import chat_request
 from adapter.translate.responses_request import responses_call
 from adapter.translate.signatures import PLACEHOLDER, add_placeholders
 
-from .test_messages import assistant, call, tool, user
-from .test_messages_tools import SIG_A, SIG_B, fc, fr
+from .helpers import (
+    SIG_A,
+    SIG_B,
+    assistant,
+    call,
+    fc,
+    fr,
+    openai_history,
+    recorded_message,
+    tool,
+    user,
+)
 
-OPENAI = Path(__file__).resolve().parents[2] / "fixtures" / "openai"
 GEMINI_3 = "gemini-3-flash-preview"
 NO_PLACEHOLDER = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemini-1.5-pro",
                   "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview",
                   "gemini-2.5-flash-image", "gemma-3-27b-it", "gemini-exp-1206", "my-model"]
-
-
-def recorded_message() -> dict[str, Any]:
-    """The assistant message of a recorded non-streamed OpenAI answer: two parallel calls with
-    `call_...` ids, `content: null`, `refusal: null`, `annotations: []`."""
-    completion = orjson.loads((OPENAI / "chat-completion-tool-calls-parallel.json").read_bytes())
-    return completion["choices"][0]["message"]
-
-
-def streamed_message() -> dict[str, Any]:
-    """The assistant message an SDK assembles from a recorded OpenAI stream with one call;
-    its tool call keeps the delta's `index`, as some clients store it."""
-    message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
-    for line in (OPENAI / "chat-stream-tool-call.txt").read_text().splitlines():
-        if not line.startswith("data: {"):
-            continue
-        for choice in orjson.loads(line[6:])["choices"]:
-            for delta in choice["delta"].get("tool_calls") or ():
-                if "id" in delta:
-                    message["tool_calls"].append(copy.deepcopy(delta))
-                else:
-                    message["tool_calls"][delta["index"]]["function"]["arguments"] += \
-                        delta["function"]["arguments"]
-    return message
-
-
-def openai_history() -> list[dict[str, Any]]:
-    """A conversation held with gpt-4o-mini: two rounds of tool calls, then a new question."""
-    first, second = recorded_message(), streamed_message()
-    add, multiply = (c["id"] for c in first["tool_calls"])
-    [weather] = (c["id"] for c in second["tool_calls"])
-    return [
-        {"role": "system", "content": "You are a helpful assistant."},
-        user("Add and multiply the numbers 2 and 3."),
-        first,
-        tool(multiply, '{"result": 6}'),  # answered out of order
-        tool(add, '{"result": 5}'),
-        assistant("2 + 3 = 5 and 2 * 3 = 6.", refusal=None, annotations=[]),
-        user("What is the weather in Florence?"),
-        second,
-        tool(weather, "Sunny, 40 C"),
-        assistant("It is sunny and 40 C in Florence."),
-        user("Thanks! Anything else I should know?"),
-    ]
 
 
 def contents(messages: list[Any], model: str = GEMINI_3) -> list[dict[str, Any]]:

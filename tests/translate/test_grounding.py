@@ -10,8 +10,17 @@ import pytest
 
 from adapter.translate.grounding import url_citations
 
-from .test_response import build, only_message, recording
-from .test_stream import FIXTURES, candidate, event, run, stream
+from .helpers import (
+    FIXTURES,
+    build,
+    candidate,
+    event,
+    expected_citations,
+    only_message,
+    recording,
+    run,
+    stream,
+)
 
 GENERATED = FIXTURES / "generate-content-grounding-google-search.json"
 STREAMED = "stream-sse-grounding-google-search.txt"
@@ -21,13 +30,6 @@ def generated() -> tuple[dict[str, Any], str]:
     """(groundingMetadata, answer text) of the recorded generateContent answer."""
     [cand] = orjson.loads(GENERATED.read_bytes())["candidates"]
     return cand["groundingMetadata"], "".join(p["text"] for p in cand["content"]["parts"])
-
-
-def expected_citations(metadata: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(segment text, url, title) for every (support, chunk index) pair, in order."""
-    chunks = metadata["groundingChunks"]
-    return [(s["segment"]["text"], chunks[i]["web"]["uri"], chunks[i]["web"]["title"])
-            for s in metadata["groundingSupports"] for i in s["groundingChunkIndices"]]
 
 
 def sliced(annotations: list[dict[str, Any]], text: str) -> list[tuple[str, str, str]]:

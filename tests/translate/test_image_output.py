@@ -11,8 +11,7 @@ import pytest
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 
-from .test_response import build
-from .test_stream import joined, run, stream
+from .helpers import build, joined, run, stream
 
 IMAGE_STREAM = "stream-sse-image-output.txt"
 USER = [{"role": "user", "content": "Draw a kitten"}]

@@ -10,22 +10,7 @@ import pytest
 from adapter.translate.errors import InvalidRequest
 from adapter.translate.messages import parse_arguments, tool_result, translate_messages
 
-
-def user(content: Any) -> dict[str, Any]:
-    return {"role": "user", "content": content}
-
-
-def assistant(content: Any = None, **extra: Any) -> dict[str, Any]:
-    return {"role": "assistant", "content": content, **extra}
-
-
-def call(call_id: str, name: str, arguments: Any = "{}") -> dict[str, Any]:
-    return {"id": call_id, "type": "function",
-            "function": {"name": name, "arguments": arguments}}
-
-
-def tool(call_id: str, content: Any) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
+from .helpers import assistant, call, tool, user
 
 
 def text_parts(*texts: str) -> list[dict[str, str]]:

@@ -19,27 +19,30 @@ from adapter.translate.errors import AdapterError
 from adapter.translate.messages import translate_messages
 from adapter.translate.stream import StreamTranslator
 
-from .test_messages import assistant, call, tool, user
-from .test_response import GENERATE, build, only_message, recording
-from .test_stream import (
+from .helpers import (
     CREATED,
     FIXTURES,
+    GENERATE,
     MODEL,
+    SIG_A,
+    SIG_B,
     STREAMS,
+    assistant,
+    build,
+    call,
     candidate,
     event,
+    fc,
+    fr,
     has_partial_args,
     name_of,
+    only_message,
     parts,
     recorded_calls,
+    recording,
+    tool,
+    user,
 )
-
-# Real signatures (from stream-sse-tool-calls-parallel.txt and stream-sse-tool-call.txt).
-SIG_A = ("CloBvj72+4/aTlyeodvVsF6WQseQLaqynO0Ocu6hCxSIV1rJCGFv67dtpjtFqWaborKte+82ZXWG2DaoPZaL+k7"
-         "ONU3tUVwUXH0yI3ADtb46NJAqGWp2V/Ht3uMKhQEBvj72+53r7rtJS2JS+RSr/gNHTgRy4DDPTPtEEj+K6F4GF"
-         "NMQEXVmXPYPa87j/74GGwi14Qwvde1kfemWz/+cRwpf2EDDKELVYuZ56LWb6pmPj4kyXPBERjn3dCiTrAhaysdd"
-         "21dD0/t3xSXCKNFbPTDjK6IeGzqAGRFeL5D37oKPrh2N")
-SIG_B = ("EjQKMgFyyNp8EcK2k/joUmmIxJlqtIvdJP/1F+ziwsCn9P4uyk2ZNeBiYz2Um4GXD4IEGlE9")
 
 
 def contents_of(messages: list[Any]) -> list[dict[str, Any]]:
@@ -47,24 +50,6 @@ def contents_of(messages: list[Any]) -> list[dict[str, Any]]:
     contents = translate_messages(messages)[0]
     assert messages == before
     return contents
-
-
-def fc(name: str, args: dict[str, Any], gemini_id: str | None = None,
-       signature: str | None = None) -> dict[str, Any]:
-    function_call: dict[str, Any] = {"name": name, "args": args}
-    if gemini_id is not None:
-        function_call["id"] = gemini_id
-    part: dict[str, Any] = {"functionCall": function_call}
-    if signature is not None:
-        part["thoughtSignature"] = signature
-    return part
-
-
-def fr(name: str, response: dict[str, Any], gemini_id: str | None = None) -> dict[str, Any]:
-    function_response: dict[str, Any] = {"name": name, "response": response}
-    if gemini_id is not None:
-        function_response["id"] = gemini_id
-    return {"functionResponse": function_response}
 
 
 # --- signatures and ids from adapter-made tool call ids -------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from adapter.translate.response import CompletionBuilder
 
-from .test_stream import run, stream
+from .helpers import run, stream
 
 # name -> (thoughtsTokenCount, candidatesTokenCount, promptTokenCount, has thought parts)
 RECORDINGS = {

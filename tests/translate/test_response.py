@@ -12,51 +12,28 @@ from adapter.translate import tool_ids
 from adapter.translate.response import CompletionBuilder
 from adapter.translate.stream import StreamTranslator
 
-from .test_stream import (
+from .helpers import (
     CREATED,
     FIXTURES,
+    GENERATE,
     GENERATED_CALL_ID,
     MODEL,
     STREAMS,
+    build,
     candidate,
     event,
-    events_of,
     expected_finish,
     expected_usage,
     has_partial_args,
     name_of,
+    only_message,
     recorded_calls,
     recorded_signatures,
     recorded_text,
-    run,
+    recording,
 )
 
-GENERATE = sorted(FIXTURES.glob("generate-content-*.json"))
 RECORDINGS = STREAMS + GENERATE
-
-
-def recording(path: Path) -> list[dict[str, Any]]:
-    """The events of a recording; a generateContent answer has the shape of one stream event."""
-    if path not in GENERATE:
-        return events_of(path)
-    doc = orjson.loads(path.read_bytes())
-    return [doc["response"]["body"] if "response" in doc else doc]
-
-
-def build(events: list[dict[str, Any]], include_usage: bool = False) -> dict[str, Any]:
-    translator, chunks = run(events, include_usage)
-    builder = CompletionBuilder(translator)
-    for chunk in chunks:
-        builder.add(chunk)
-    if (final := translator.finish()) is not None:
-        builder.add(final)
-    return builder.build()
-
-
-def only_message(completion: dict[str, Any]) -> dict[str, Any]:
-    [choice] = completion["choices"]
-    assert choice["index"] == 0
-    return choice["message"]
 
 
 def test_generate_content_fixtures_are_collected() -> None:

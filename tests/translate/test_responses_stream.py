@@ -23,20 +23,20 @@ from adapter.translate.responses_request import responses_call
 from adapter.translate.responses_stream import ResponsesEmitter, responses_usage
 from adapter.translate.stream import StreamTranslator
 
-from .test_grounding import expected_citations
-from .test_response import recording
-from .test_stream import (
+from .helpers import (
     CREATED,
     FIXTURES,
     MODEL,
     call_part,
     candidate,
     event,
+    expected_citations,
     expected_usage,
     name_of,
     recorded_calls,
     recorded_signatures,
     recorded_text,
+    recording,
 )
 
 TEXT = FIXTURES / "stream-sse-text.txt"

@@ -10,143 +10,37 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.sse import JSONArrayDecoder, SSEDecoder
 from adapter.translate import tool_ids
-from adapter.translate.code_execution import render_code, render_result
 from adapter.translate.errors import AdapterError
 from adapter.translate.stream import StreamTranslator
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
-MODEL = "gemini-2.5-flash"
-CREATED = 1_700_000_000
-FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
-          "RECITATION": "content_filter"}
-GENERATED_CALL_ID = re.compile(r"call_[0-9A-Za-z_-]{8,}")
-
-
-def _is_successful_stream(path: Path) -> bool:
-    """Whether a js-genai recording is a successful stream (its segments are the events)."""
-    return orjson.loads(path.read_bytes())["interactions"][0]["response"]["statusCode"] == 200
-
-
-STREAMS = sorted([
-    *FIXTURES.glob("stream-sse-*.txt"),
-    *FIXTURES.glob("vercel-chunks/derived-sse/*.sse.txt"),
-    *FIXTURES.glob("stream-json-array-*.txt"),
-    *filter(_is_successful_stream, FIXTURES.glob("jsgenai-recordings/*.recording.json")),
-])
-
-
-def name_of(path: Path) -> str:
-    return str(path.relative_to(FIXTURES))
-
-
-def events_of(path: Path) -> list[dict[str, Any]]:
-    """The parsed Gemini events of a recorded stream, decoded with the adapter's decoders."""
-    raw = path.read_bytes()
-    if path.name.endswith(".recording.json"):
-        return orjson.loads(raw)["interactions"][0]["response"]["bodySegments"]
-    if path.name.startswith("stream-json-array-"):
-        decoder: SSEDecoder | JSONArrayDecoder = JSONArrayDecoder()
-        payloads = decoder.feed(raw)
-    else:
-        decoder = SSEDecoder()
-        payloads = decoder.feed(raw)
-        if decoder.pending.strip():  # two recordings lost the blank line after their last event
-            payloads += decoder.feed(b"\n\n")
-    assert decoder.pending.strip() == b""
-    return [orjson.loads(payload) for payload in payloads]
-
-
-def stream(name: str) -> list[dict[str, Any]]:
-    return events_of(FIXTURES / name)
-
-
-def run(events: list[dict[str, Any]],
-        include_usage: bool = False) -> tuple[StreamTranslator, list[dict[str, Any]]]:
-    translator = StreamTranslator(MODEL, CREATED, include_usage)
-    chunks = [chunk for event in events if (chunk := translator.translate(event)) is not None]
-    return translator, chunks
-
-
-def candidates(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
-    return [c for e in events for c in e.get("candidates") or () if c.get("index", 0) == index]
-
-
-def parts(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
-    return [p for c in candidates(events, index) for p in (c.get("content") or {}).get("parts", ())]
-
-
-def recorded_text(events: list[dict[str, Any]], thought: bool, index: int = 0) -> str:
-    """The answer's text (or thoughts); code Gemini ran is in the answer as Markdown."""
-    text = []
-    for p in parts(events, index):
-        if "text" in p and bool(p.get("thought")) == thought:
-            text.append(p["text"])
-        elif "executableCode" in p and not thought:
-            text.append(render_code(p["executableCode"]["language"],
-                                    p["executableCode"]["code"]))
-        elif "codeExecutionResult" in p and not thought:
-            result = p["codeExecutionResult"]
-            text.append(render_result(result["outcome"], result.get("output")))
-    return "".join(text)
-
-
-def recorded_calls(events: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
-    return [p["functionCall"] for p in parts(events, index) if "functionCall" in p]
-
-
-def recorded_signatures(events: list[dict[str, Any]], index: int = 0) -> list[str | None]:
-    return [p.get("thoughtSignature") for p in parts(events, index) if "functionCall" in p]
-
-
-def is_blocked(events: list[dict[str, Any]]) -> bool:
-    return any((e.get("promptFeedback") or {}).get("blockReason") for e in events)
-
-
-def expected_finish(events: list[dict[str, Any]], index: int = 0) -> str:
-    if is_blocked(events):
-        return "content_filter"
-    reason = [c["finishReason"] for c in candidates(events, index) if c.get("finishReason")][-1]
-    mapped = FINISH[reason]
-    return "tool_calls" if mapped == "stop" and recorded_calls(events, index) else mapped
-
-
-def expected_usage(meta: dict[str, Any]) -> dict[str, Any]:
-    prompt = meta.get("promptTokenCount", 0) + meta.get("toolUsePromptTokenCount", 0)
-    thoughts = meta.get("thoughtsTokenCount", 0)
-    completion = meta.get("candidatesTokenCount", 0) + thoughts
-    usage = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": meta.get("totalTokenCount", prompt + completion),
-        "prompt_tokens_details": {"cached_tokens": meta.get("cachedContentTokenCount", 0)},
-        "completion_tokens_details": {"reasoning_tokens": thoughts},
-    }
-    for details, key in (("promptTokensDetails", "prompt_tokens_details"),
-                         ("candidatesTokensDetails", "completion_tokens_details")):
-        for detail in meta.get(details, ()):
-            if detail["modality"] == "IMAGE":
-                usage[key]["image_tokens"] = detail["tokenCount"]
-    return usage
-
-
-def choices(chunks: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
-    return [c for chunk in chunks for c in chunk["choices"] if c["index"] == index]
-
-
-def joined(chunks: list[dict[str, Any]], key: str, index: int = 0) -> str:
-    return "".join(c["delta"].get(key) or "" for c in choices(chunks, index))
+from .helpers import (
+    CREATED,
+    GENERATED_CALL_ID,
+    MODEL,
+    STREAMS,
+    call_part,
+    candidate,
+    choices,
+    event,
+    events_of,
+    expected_finish,
+    expected_usage,
+    has_partial_args,
+    is_blocked,
+    joined,
+    name_of,
+    parts,
+    recorded_calls,
+    recorded_signatures,
+    recorded_text,
+    run,
+    stream,
+)
 
 
 def tool_call_deltas(chunks: list[dict[str, Any]], index: int = 0) -> list[dict[str, Any]]:
     return [call for c in choices(chunks, index) for call in c["delta"].get("tool_calls", ())]
-
-
-def has_partial_args(events: list[dict[str, Any]]) -> bool:
-    """Vertex AI `streamFunctionCallArguments` fragments (opt-in; the adapter never asks)."""
-    return any("partialArgs" in call or "willContinue" in call or not call
-               for call in recorded_calls(events))
 
 
 TOOL_STREAMS = [p for p in STREAMS
@@ -255,10 +149,11 @@ def test_include_usage_adds_a_final_usage_chunk(path: Path) -> None:
 def test_stream_that_never_finished_raises_502(path: Path) -> None:
     events = events_of(path)
     unfinished = []
-    for event in events:
-        if is_blocked([event]) or any(c.get("finishReason") for c in event.get("candidates", ())):
+    for gemini_event in events:
+        if is_blocked([gemini_event]) or any(
+                c.get("finishReason") for c in gemini_event.get("candidates", ())):
             break
-        unfinished.append(event)
+        unfinished.append(gemini_event)
     translator, _ = run(unfinished, include_usage=True)
     with pytest.raises(AdapterError) as caught:
         translator.finish()
@@ -354,17 +249,6 @@ def test_final_event_without_parts_still_finishes() -> None:
 
 
 # --- synthetic events -----------------------------------------------------------------------------
-
-def event(*cands: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"candidates": list(cands), "responseId": "r1", **extra}
-
-
-def candidate(*parts_: dict[str, Any], index: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"content": {"parts": list(parts_), "role": "model"}, "index": index, **extra}
-
-
-def call_part(name: str, **call: Any) -> dict[str, Any]:
-    return {"functionCall": {"name": name, **call}}
 
 
 def two_candidates(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 from adapter.translate.structured_output import response_format
 
-from .test_schema import assert_gemini_schema
+from .helpers import assert_gemini_schema
 
 HELLO = [{"role": "user", "content": "Hello"}]
 JSON = {"responseMimeType": "application/json"}

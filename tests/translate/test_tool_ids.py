@@ -11,8 +11,7 @@ import pytest
 
 from adapter.translate import tool_ids
 
-from .test_response import GENERATE, recording
-from .test_stream import FIXTURES, STREAMS, recorded_calls
+from .helpers import FIXTURES, GENERATE, STREAMS, recorded_calls, recording
 
 OPENAI_ID_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _SIGNATURE = re.compile(r'"thoughtSignature":\s*"([^"\\]+)"')

@@ -23,7 +23,7 @@ from adapter.translate.tools import (
 from adapter.translate.tools import function_declarations as declarations_of
 from adapter.translate.tools import tool_fields as fields_of
 
-from .test_schema import assert_gemini_schema
+from .helpers import assert_gemini_schema
 
 WEATHER_PARAMS = {
     "type": "object",
