@@ -18,6 +18,7 @@ from typing import Any
 from . import validate
 from .errors import AdapterError, InvalidRequest
 from .request import NO_ALIASES, model_id
+from .wire import Part
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"  # when the request names no model
 MAX_N = 10  # OpenAI's limit on images in one request
@@ -95,7 +96,7 @@ def image_mime(upload: Upload, param: str) -> str:
                          f"{declared or 'not given'}).", param)
 
 
-def _inline(upload: Upload, param: str) -> dict[str, Any]:
+def _inline(upload: Upload, param: str) -> Part:
     if not upload.data:
         raise InvalidRequest(f"'{param}' is an empty file.", param)
     return {"inlineData": {"mimeType": image_mime(upload, param),
@@ -131,7 +132,7 @@ def _check_ignored(body: dict[str, Any]) -> None:
             validate.integer(body[name], name, low=low, high=high)
 
 
-def _plan(body: dict[str, Any], images: list[dict[str, Any]],
+def _plan(body: dict[str, Any], images: list[Part],
           aliases: Mapping[str, str]) -> ImagesRequest:
     """The request for the fields both endpoints share, with `images` before the prompt."""
     prompt = body.get("prompt")
