@@ -1,18 +1,27 @@
 """Helpers shared by the translator tests: the recorded Gemini streams and answers in fixtures/,
-running them through the translators, and the messages and schemas the tests build."""
+running them through the translators, the messages and schemas the tests build, and the Responses
+events as the OpenAI SDK reads them."""
 
 from __future__ import annotations
 
 import copy
 import re
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from openai import omit
+from openai._models import BaseModel, construct_type
+from openai.lib.streaming.responses._responses import ResponseStreamState
+from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from adapter.sse import JSONArrayDecoder, SSEDecoder
 from adapter.translate.code_execution import render_code, render_result
 from adapter.translate.response import CompletionBuilder
+from adapter.translate.responses_stream import ResponsesEmitter
 from adapter.translate.stream import StreamTranslator
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
@@ -383,3 +392,108 @@ def openai_history() -> list[dict[str, Any]]:
         assistant("It is sunny and 40 C in Florence."),
         user("Thanks! Anything else I should know?"),
     ]
+
+# --- the Responses events the emitter makes, as the OpenAI SDK reads them ------------------------
+
+# The SDK's event classes by their `type`, for readable validation errors.
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    literal: cls
+    for cls in typing.get_args(typing.get_args(ResponseStreamEvent)[0])
+    for literal in typing.get_args(cls.model_fields["type"].annotation)
+}
+EVENT_UNION: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+
+
+# Fields the live API sends that the SDK's models do not declare (its models keep extras):
+# `store` on a response, `name` on function_call_arguments.done, `status` on custom_tool_call.
+UNDECLARED = {("Response", "store"), ("ResponseFunctionCallArgumentsDoneEvent", "name"),
+              ("ResponseCustomToolCall", "status")}
+
+
+@dataclass
+class Run:
+    gemini: list[dict[str, Any]]  # the recorded Gemini events
+    events: list[dict[str, Any]]  # the Responses events, in order, as the client reads them
+    wire: list[bytes]  # each event as serialized the moment it was returned
+    emitter: ResponsesEmitter
+    returned: list[dict[str, Any]] = field(default_factory=list)  # the events as returned
+
+    @property
+    def response(self) -> dict[str, Any]:
+        return self.emitter.response
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+
+def emit(gemini: list[dict[str, Any]], custom_tools: set[str] | None = None,
+         echo: dict[str, Any] | None = None) -> Run:
+    """start(), feed() for every chunk incl. the final usage chunk, finish()."""
+    translator = StreamTranslator(MODEL, CREATED, include_usage=True)
+    emitter = ResponsesEmitter(MODEL, echo or {}, custom_tools or set())
+    run = Run(gemini, [], [], emitter)
+
+    def take(events: list[dict[str, Any]]) -> None:
+        wire = [orjson.dumps(e) for e in events]
+        run.returned += events
+        run.wire += wire
+        run.events += [orjson.loads(data) for data in wire]
+
+    take(emitter.start())
+    for gemini_event in gemini:
+        if (chunk := translator.translate(gemini_event)) is not None:
+            take(emitter.feed(chunk))
+    final = translator.finish()
+    assert final is not None and "usage" in final
+    take(emitter.feed(final))
+    take(emitter.finish())
+    return run
+
+
+def undeclared(model: Any) -> set[tuple[str, str]]:
+    """(model class, field) for every field a validated model holds but does not declare."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(model, BaseModel):
+        found |= {(type(model).__name__, name) for name in model.model_extra or {}}
+        for name in type(model).model_fields:
+            found |= undeclared(getattr(model, name))
+    elif isinstance(model, list):
+        for item in model:
+            found |= undeclared(item)
+    return found
+
+
+def validate_event(event: dict[str, Any]) -> BaseModel:
+    model = EVENT_MODELS[event["type"]].model_validate(event)
+    union = EVENT_UNION.validate_python(event)
+    assert type(union) is type(model)
+    assert union.type == model.type == event["type"]
+    as_json = orjson.loads(orjson.dumps(event))
+    assert model.model_dump(mode="json", by_alias=True, exclude_unset=True) == as_json
+    assert undeclared(model) <= UNDECLARED
+    return model
+
+
+def sdk_events(events: list[dict[str, Any]]) -> list[Any]:
+    """The events as the SDK's stream builds them from the wire (construct_type, no checks)."""
+    return [construct_type(type_=ResponseStreamEvent, value=orjson.loads(orjson.dumps(e)))
+            for e in events]
+
+
+def accumulate(events: list[dict[str, Any]]) -> tuple[ResponseStreamState[Any], list[Any]]:
+    """Drive the SDK's ResponseStreamState over the events; (state, the events it fired)."""
+    state: ResponseStreamState[Any] = ResponseStreamState(input_tools=omit, text_format=omit)
+    fired = []
+    for sdk_event in sdk_events(events):
+        fired += state.handle_event(sdk_event)
+    return state, fired
+
+
+def plain(response: Any) -> dict[str, Any]:
+    """An SDK response as a dict, without the `parsed*` fields its parser adds."""
+    data = response.to_dict()
+    for item in data.get("output") or ():
+        item.pop("parsed_arguments", None)
+        for part in item.get("content") or ():
+            part.pop("parsed", None)
+    return data

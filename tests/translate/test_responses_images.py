@@ -12,8 +12,7 @@ from adapter.translate.errors import InvalidRequest
 from adapter.translate.request import chat_request
 from adapter.translate.responses_request import responses_call
 
-from .helpers import stream
-from .test_responses_stream import accumulate, emit, plain, validate_event
+from .helpers import accumulate, emit, plain, stream, validate_event
 
 IMAGE_STREAM = "stream-sse-image-output.txt"
 

@@ -3,19 +3,13 @@ and final response, checked against the installed OpenAI SDK's models and its ow
 
 from __future__ import annotations
 
-import typing
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from openai import omit
-from openai._models import BaseModel, construct_type
-from openai.lib.streaming.responses._responses import ResponseStreamState
-from openai.types.responses import Response, ResponseStreamEvent, ResponseUsage
-from pydantic import TypeAdapter
+from openai.types.responses import Response, ResponseUsage
 
 from adapter.translate import tool_ids
 from adapter.translate.errors import AdapterError, from_gemini_error
@@ -27,16 +21,21 @@ from .helpers import (
     CREATED,
     FIXTURES,
     MODEL,
+    Run,
+    accumulate,
     call_part,
     candidate,
+    emit,
     event,
     expected_citations,
     expected_usage,
     name_of,
+    plain,
     recorded_calls,
     recorded_signatures,
     recorded_text,
     recording,
+    validate_event,
 )
 
 TEXT = FIXTURES / "stream-sse-text.txt"
@@ -66,110 +65,9 @@ USAGE_RECORDINGS = [*RECORDINGS, FIXTURES / "generate-content-cached-content-tok
 LIFECYCLE = ("response.created", "response.in_progress", "response.completed",
              "response.incomplete", "response.failed")
 
-# The SDK's event classes by their `type`, for readable validation errors.
-EVENT_MODELS: dict[str, type[BaseModel]] = {
-    literal: cls
-    for cls in typing.get_args(typing.get_args(ResponseStreamEvent)[0])
-    for literal in typing.get_args(cls.model_fields["type"].annotation)
-}
-EVENT_UNION: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
-# Fields the live API sends that the SDK's models do not declare (its models keep extras):
-# `store` on a response, `name` on function_call_arguments.done, `status` on custom_tool_call.
-UNDECLARED = {("Response", "store"), ("ResponseFunctionCallArgumentsDoneEvent", "name"),
-              ("ResponseCustomToolCall", "status")}
-
-
-@dataclass
-class Run:
-    gemini: list[dict[str, Any]]  # the recorded Gemini events
-    events: list[dict[str, Any]]  # the Responses events, in order, as the client reads them
-    wire: list[bytes]  # each event as serialized the moment it was returned
-    emitter: ResponsesEmitter
-    returned: list[dict[str, Any]] = field(default_factory=list)  # the events as returned
-
-    @property
-    def response(self) -> dict[str, Any]:
-        return self.emitter.response
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == kind]
-
-
-def emit(gemini: list[dict[str, Any]], custom_tools: set[str] | None = None,
-         echo: dict[str, Any] | None = None) -> Run:
-    """start(), feed() for every chunk incl. the final usage chunk, finish()."""
-    translator = StreamTranslator(MODEL, CREATED, include_usage=True)
-    emitter = ResponsesEmitter(MODEL, echo or {}, custom_tools or set())
-    run = Run(gemini, [], [], emitter)
-
-    def take(events: list[dict[str, Any]]) -> None:
-        wire = [orjson.dumps(e) for e in events]
-        run.returned += events
-        run.wire += wire
-        run.events += [orjson.loads(data) for data in wire]
-
-    take(emitter.start())
-    for gemini_event in gemini:
-        if (chunk := translator.translate(gemini_event)) is not None:
-            take(emitter.feed(chunk))
-    final = translator.finish()
-    assert final is not None and "usage" in final
-    take(emitter.feed(final))
-    take(emitter.finish())
-    return run
-
 
 def run_of(path: Path, custom_tools: set[str] | None = None) -> Run:
     return emit(recording(path), custom_tools)
-
-
-def undeclared(model: Any) -> set[tuple[str, str]]:
-    """(model class, field) for every field a validated model holds but does not declare."""
-    found: set[tuple[str, str]] = set()
-    if isinstance(model, BaseModel):
-        found |= {(type(model).__name__, name) for name in model.model_extra or {}}
-        for name in type(model).model_fields:
-            found |= undeclared(getattr(model, name))
-    elif isinstance(model, list):
-        for item in model:
-            found |= undeclared(item)
-    return found
-
-
-def validate_event(event: dict[str, Any]) -> BaseModel:
-    model = EVENT_MODELS[event["type"]].model_validate(event)
-    union = EVENT_UNION.validate_python(event)
-    assert type(union) is type(model)
-    assert union.type == model.type == event["type"]
-    as_json = orjson.loads(orjson.dumps(event))
-    assert model.model_dump(mode="json", by_alias=True, exclude_unset=True) == as_json
-    assert undeclared(model) <= UNDECLARED
-    return model
-
-
-def sdk_events(events: list[dict[str, Any]]) -> list[Any]:
-    """The events as the SDK's stream builds them from the wire (construct_type, no checks)."""
-    return [construct_type(type_=ResponseStreamEvent, value=orjson.loads(orjson.dumps(e)))
-            for e in events]
-
-
-def accumulate(events: list[dict[str, Any]]) -> tuple[ResponseStreamState[Any], list[Any]]:
-    """Drive the SDK's ResponseStreamState over the events; (state, the events it fired)."""
-    state: ResponseStreamState[Any] = ResponseStreamState(input_tools=omit, text_format=omit)
-    fired = []
-    for sdk_event in sdk_events(events):
-        fired += state.handle_event(sdk_event)
-    return state, fired
-
-
-def plain(response: Any) -> dict[str, Any]:
-    """An SDK response as a dict, without the `parsed*` fields its parser adds."""
-    data = response.to_dict()
-    for item in data.get("output") or ():
-        item.pop("parsed_arguments", None)
-        for part in item.get("content") or ():
-            part.pop("parsed", None)
-    return data
 
 
 def item_events(run: Run) -> list[dict[str, Any]]:
