@@ -170,18 +170,15 @@ class ResponsesEmitter:
             self._usage = usage
         events: list[Event] = []
         for choice in chunk["choices"]:
-            if choice["index"] != 0:
+            if choice["index"]:
                 continue
             delta = choice["delta"]
-            if len(delta) == 1 and (text := delta.get("content")):  # most chunks: text alone
-                if self._kind == "message":
-                    events.append(self._delta(text))
-                else:
-                    events += self._text(text)
+            if self._kind == "message" and len(delta) == 1 and (text := delta.get("content")):
+                events.append(self._delta(text))  # most chunks: more of the open message
             else:
                 events += self._parts(delta)
-            if choice["finish_reason"]:
-                self._finish = choice["finish_reason"]
+            if reason := choice["finish_reason"]:
+                self._finish = reason
         return events
 
     def _parts(self, delta: Mapping[str, Any]) -> list[Event]:
