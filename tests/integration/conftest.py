@@ -13,8 +13,7 @@ from adapter.config import Settings
 
 from ..fake_gemini import FakeGemini
 from ..servers import serve
-
-SERVER_KEY = "server-gemini-key-123"
+from .helpers import SERVER_KEY
 
 
 @pytest.fixture(scope="session")

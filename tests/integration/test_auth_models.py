@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 
 @pytest.fixture(scope="module")

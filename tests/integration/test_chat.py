@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "What is the capital of France?"}]

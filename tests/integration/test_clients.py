@@ -17,7 +17,7 @@ from adapter.translate import tool_ids
 
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import adapter_process
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 

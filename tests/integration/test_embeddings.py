@@ -6,7 +6,6 @@ import array
 import base64
 import struct
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,8 +14,7 @@ import pytest
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json
 from ..servers import free_port
-from .conftest import SERVER_KEY
-from .shapes import assert_openai_error
+from .helpers import SERVER_KEY, Echo, assert_openai_error
 
 MODEL = "gemini-embedding-001"
 PATH = f"/v1beta/models/{MODEL}:batchEmbedContents"
@@ -47,30 +45,6 @@ def post(url: str, body: object, **kw: Any) -> httpx.Response:
 
 def texts_sent(body: dict[str, Any]) -> list[str]:
     return [r["content"]["parts"][0]["text"] for r in body["requests"]]
-
-
-class Echo:
-    """Stands in for the fake's reply queue: makes each reply from the request it answers.
-
-    The fake records a request in `seen` and takes its reply right after, with nothing in between,
-    so `seen[-1]` is the request being answered. Also notes how many other upstream calls were
-    still open when each one arrived.
-    """
-
-    def __init__(self, fake: FakeGemini, make: Callable[[dict[str, Any]], Reply]) -> None:
-        self.fake = fake
-        self.make = make
-        self.open_on_arrival: list[int] = []
-
-    def __bool__(self) -> bool:
-        return True
-
-    def popleft(self) -> Reply:
-        self.open_on_arrival.append(self.fake.open_streams)
-        return self.make(self.fake.seen[-1].body)
-
-    def clear(self) -> None:
-        pass
 
 
 def numbered(body: dict[str, Any]) -> Reply:

@@ -8,8 +8,7 @@ import pytest
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json
 from ..servers import free_port
-from .conftest import SERVER_KEY
-from .shapes import assert_openai_error
+from .helpers import SERVER_KEY, assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "hi"}]

@@ -19,7 +19,7 @@ from adapter.config import Settings
 from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..processes import adapter_process
 from ..servers import serve
-from .shapes import assert_openai_error
+from .helpers import assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 HELLO = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}

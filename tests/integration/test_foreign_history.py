@@ -12,8 +12,8 @@ import pytest
 from adapter.translate.signatures import PLACEHOLDER
 
 from ..fake_gemini import FakeGemini, Reply
-from ..translate.test_foreign_history import openai_history
-from .test_tools import ADD_AND_MULTIPLY, WEATHER
+from ..translate.helpers import openai_history
+from .helpers import ADD_AND_MULTIPLY, WEATHER
 
 ANSWER = "The weather in Florence,Italy is 40 C."
 

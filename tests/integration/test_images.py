@@ -13,9 +13,7 @@ import pytest
 from adapter.translate.images import DEFAULT_MODEL, MASK_NOTE
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json, sse_events
-from .conftest import SERVER_KEY
-from .shapes import assert_openai_error
-from .test_embeddings import Echo
+from .helpers import SERVER_KEY, Echo, assert_openai_error
 
 MODEL = "gemini-2.5-flash-image"
 RECORDED = fixture_json("generate-content-image-output.json")  # derived from the SSE recording

@@ -11,7 +11,7 @@ import pytest
 
 from ..fake_gemini import FakeGemini
 from ..servers import serve
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 92

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from ..fake_gemini import FakeGemini
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 ALIASES = "gpt-5=gemini-3-pro-preview,gpt-4o=gemini-2.5-flash"
 WEATHER = {"type": "function", "name": "weather", "description": "Get the weather",

@@ -17,7 +17,7 @@ from adapter.translate.errors import InvalidRequest
 
 from ..fake_gemini import FakeGemini, Reply, fixture_json
 from ..servers import serve
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 PNG = base64.b64decode(

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import adapter_process
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "What is the capital of France?"}]

@@ -20,7 +20,7 @@ from adapter import recordings
 from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..processes import adapter_process
 from ..servers import free_port
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "What is the capital of France?"}]

@@ -19,7 +19,7 @@ import pytest
 
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import Running, adapter_process
-from .conftest import SERVER_KEY
+from .helpers import SERVER_KEY
 
 TIMEOUT = "1"  # ADAPTER_WRITE_TIMEOUT, seconds
 CHAT = ("/v1/chat/completions", {"model": "gemini-2.5-flash", "stream": True,

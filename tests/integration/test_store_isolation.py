@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from ..fake_gemini import FakeGemini
-from .conftest import SERVER_KEY
-from .shapes import assert_openai_error
+from .helpers import SERVER_KEY, assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 SECRET = "alice's launch plan: 7 March"

@@ -12,22 +12,9 @@ import yaml
 from adapter.translate import tool_ids
 
 from ..fake_gemini import FIXTURES, FakeGemini, Reply, fixture_json
+from .helpers import ADD_AND_MULTIPLY, WEATHER
 
 MODEL = "gemini-2.5-flash"
-ADD_AND_MULTIPLY = [
-    {"type": "function", "function": {
-        "name": name, "description": f"{name.capitalize()} two numbers",
-        "parameters": {"type": "object", "properties": {
-            "a": {"type": "integer", "description": "first number"},
-            "b": {"type": "integer", "description": "second number"}},
-            "required": ["a", "b"], "additionalProperties": False, "$schema":
-            "http://json-schema.org/draft-07/schema#"}}}
-    for name in ("add", "multiply")
-]
-WEATHER = [{"type": "function", "function": {
-    "name": "weather", "description": "Get the weather",
-    "parameters": {"type": "object", "properties": {"location": {"type": "string"}},
-                   "required": ["location"]}}}]
 
 
 def cassette() -> list[dict]:
