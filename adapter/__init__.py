@@ -1,1 +1,1 @@
-"""Serve the OpenAI Chat Completions API over Google Gemini."""
+"""Serve OpenAI's API (Chat Completions, Responses, embeddings, images) over Google Gemini."""
