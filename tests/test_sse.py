@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapter.sse import DONE, JSONArrayDecoder, SSEDecoder, encode_event
+from adapter.sse import DONE, JSONArrayDecoder, SSEDecoder, encode_event, encode_typed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 SSE_FILES = sorted([*FIXTURES.glob("stream-sse-*.txt"),
@@ -158,6 +158,29 @@ def test_encode_event_round_trips_through_the_decoder() -> None:
     [decoded] = SSEDecoder().feed(encoded)
     assert orjson.loads(decoded) == payload
     assert SSEDecoder().feed(DONE) == [b"[DONE]"]
+
+
+def test_encode_typed_names_each_event_and_round_trips() -> None:
+    events = [{"type": "response.created", "sequence_number": 0, "response": {"id": "r"}},
+              {"type": "response.output_text.delta", "sequence_number": 1, "delta": "a\n\nb"},
+              {"type": "response.created", "sequence_number": 2, "response": {"id": "r"}}]
+    encoded = encode_typed(events)
+    blocks = encoded.split(b"\n\n")
+    assert blocks[-1] == b""  # every event ends with its blank line, the last one too
+    assert [block.split(b"\n")[0] for block in blocks[:-1]] == \
+        [b"event: response.created", b"event: response.output_text.delta",
+         b"event: response.created"]
+    assert [orjson.loads(data) for data in SSEDecoder().feed(encoded)] == events
+
+
+def test_encode_typed_passes_pre_encoded_json_on_as_it_is() -> None:
+    text = orjson.Fragment(orjson.dumps("already\nencoded"))
+    encoded = encode_typed([{"type": "t", "text": text}])
+    assert encoded == b'event: t\ndata: {"type":"t","text":"already\\nencoded"}\n\n'
+
+
+def test_encode_typed_of_no_events_is_nothing() -> None:
+    assert encode_typed([]) == b""
 
 
 # --- JSONArrayDecoder -----------------------------------------------------------------------------
