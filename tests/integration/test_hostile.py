@@ -272,14 +272,14 @@ def test_whole_answer_calls_take_stream_slots(url: str, fake: FakeGemini, kind: 
 
 
 def test_memory_returns_after_each_large_request(url: Any, fake: FakeGemini) -> None:
-    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(24 * 1024 * 1024)).decode()
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(12 * 1024 * 1024)).decode()
     body = chat(messages=[{"role": "user", "content": [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}])
     post(url, "/v1/chat/completions", chat())  # warm
     start = rss_mib(url)
     seen = []
-    for _ in range(4):  # a body is 32 MiB: held on to, four would be 128 MiB
+    for _ in range(4):  # a body is 16 MiB: held on to, four would be 64 MiB
         slowest, response = slowest_health_while(
             url, lambda: post(url, "/v1/chat/completions", body))
         assert response.status_code == 200 and response.text.endswith("data: [DONE]\n\n")
