@@ -19,7 +19,7 @@ from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.request import chat_request
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
-from ..translate.responses_stream import ResponsesEmitter
+from ..translate.responses_stream import Event, ResponsesEmitter
 from ..translate.stream import StreamTranslator
 from ..translate.wire import ChatCompletionChunk
 from ..upstream import encode_body
@@ -106,13 +106,11 @@ class ResponsesOutput:
         return encode_typed(self._emitter.start())
 
     def events(self, chunks: list[ChatCompletionChunk]) -> bytes:
-        if not chunks:
-            return b""
         feed = self._emitter.feed
-        events = []
+        events: list[Event] = []
         for chunk in chunks:
             events += feed(chunk)
-        return encode_typed(events) if events else b""
+        return encode_typed(events)
 
     def closing(self, final: ChatCompletionChunk | None) -> bytes:
         emitter = self._emitter
