@@ -279,14 +279,16 @@ def test_memory_returns_after_each_large_request(url: Any, fake: FakeGemini) -> 
     post(url, "/v1/chat/completions", chat())  # warm
     start = rss_mib(url)
     seen = []
-    for _ in range(4):  # a body is 16 MiB: held on to, four would be 64 MiB
+    for _ in range(5):  # a body is 16 MiB: held on to, five would be 80 MiB and more
         slowest, response = slowest_health_while(
             url, lambda: post(url, "/v1/chat/completions", body))
         assert response.status_code == 200 and response.text.endswith("data: [DONE]\n\n")
         assert slowest < HEALTH_LIMIT
         fake.seen.clear()
-        seen.append(rss_settles(url, start + 30) - start)
-    assert max(seen) < 30, seen
+        seen.append(rss_settles(url, start + 20) - start)
+    # The allocator may keep about two bodies' worth between requests (measured: 16 to 35 MiB,
+    # stable); what must not happen is each request leaving its body behind.
+    assert max(seen) < 45 and seen[-1] < seen[0] + 16, seen
 
 
 # --- schema bombs ---------------------------------------------------------------------------
