@@ -18,6 +18,7 @@ from ..store import ChainError
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.request import chat_request
+from ..translate.responses_items import input_item_list
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
 from ..translate.responses_stream import Event, ResponsesEmitter
 from ..translate.stream import StreamTranslator
@@ -33,8 +34,9 @@ def _input_items(value: Any) -> list[dict[str, Any]]:
               "content": [{"type": "input_text", "text": value}]}] \
         if isinstance(value, str) else [dict(item) for item in value]
     for item in items:
-        item.setdefault("id", f"msg_{uuid.uuid4().hex}" if item.get("type", "message") ==
-                        "message" else f"item_{uuid.uuid4().hex}")
+        if not item.get("id"):
+            item["id"] = f"msg_{uuid.uuid4().hex}" if item.get("type", "message") == \
+                "message" else f"item_{uuid.uuid4().hex}"
     return items
 
 
@@ -151,10 +153,10 @@ async def get_response(request: Request) -> Response:
 
 
 async def list_input_items(request: Request) -> Response:
+    """The stored input items as `ItemResource`s, a page at a time (`order`, `limit`,
+    `after`)."""
     items = (await _record(request))["input"]
-    return JSONResponse({"object": "list", "data": items, "has_more": False,
-                         "first_id": items[0]["id"] if items else None,
-                         "last_id": items[-1]["id"] if items else None})
+    return JSONResponse(input_item_list(items, request.query_params))
 
 
 async def delete_response(request: Request) -> Response:
