@@ -26,6 +26,7 @@ Each is accepted, and what happens to it is decided here:
 - any other field (`id`, `created`, `tool_calls[].index`, `prefix`, ...) is ignored, and null or
   empty `tool_calls` / `function_call` mean none.
 
+Function names go to Gemini as `function_names.to_gemini` makes them, as the declarations do.
 Function calls made by other models carry no thought signature; `signatures.py` gives Gemini 3
 the placeholder it accepts instead.
 """
@@ -39,19 +40,20 @@ import orjson
 from . import code_execution, image_output, tool_ids, validate
 from .content import content_parts, text_of
 from .errors import InvalidRequest
+from .function_names import to_gemini
 from .wire import Content, FunctionCall, FunctionResponse, Part
 
 _ROLE_BY_OPENAI = {"user": "user", "assistant": "model"}
 
 
 def _function_call(call: Any, where: str) -> tuple[str, str, Part]:
-    """(id, name, Gemini functionCall part) for one OpenAI `tool_calls` entry.
+    """(id, Gemini name, Gemini functionCall part) for one OpenAI `tool_calls` entry.
 
     The id gives back the Gemini call id and thought signature the call came with, if any.
     """
     call = validate.mapping(call, where)
     function = validate.mapping(call.get("function"), f"{where}.function")
-    name = validate.string(function.get("name"), f"{where}.function.name")
+    name = to_gemini(validate.string(function.get("name"), f"{where}.function.name"))
     call_id = call.get("id")
     if call_id is not None:
         validate.string(call_id, f"{where}.id")
@@ -138,7 +140,7 @@ def translate_messages(messages: Any) -> tuple[list[Content], Content | None]:
         raise InvalidRequest("'messages' must contain at least one message.", "messages")
     system_parts: list[Part] = []
     history = _History()
-    calls: dict[str, tuple[str, int]] = {}  # tool call id -> (function name, position in its turn)
+    calls: dict[str, tuple[str, int]] = {}  # tool call id -> (Gemini name, position in its turn)
     pending: list[tuple[int, Part]] = []  # tool results awaiting their user turn
 
     def flush_tool_results() -> None:
@@ -201,7 +203,7 @@ def _assistant_parts(
     legacy = message.get("function_call")
     if legacy is not None:
         legacy = validate.mapping(legacy, f"{where}.function_call")
-        name = validate.string(legacy.get("name"), f"{where}.function_call.name")
+        name = to_gemini(validate.string(legacy.get("name"), f"{where}.function_call.name"))
         args = parse_arguments(legacy.get("arguments"), f"{where}.function_call.arguments")
         parts.append({"functionCall": {"name": name, "args": args}})
     thought = _reasoning(message, where)
@@ -248,7 +250,7 @@ def _tool_response(
     """(sort key, functionResponse part) for a `tool` or legacy `function` message."""
     gemini_id = None
     if message.get("role") == "function":
-        name = validate.string(message.get("name"), f"{where}.name")
+        name = to_gemini(validate.string(message.get("name"), f"{where}.name"))
         order = arrival
     else:
         call_id = validate.string(message.get("tool_call_id"), f"{where}.tool_call_id")

@@ -11,6 +11,7 @@ from . import tool_ids
 from .code_execution import CodeRuns, render_code, render_result
 from .errors import AdapterError
 from .finish import FAILED_TURNS, finish_reason
+from .function_names import from_gemini
 from .grounding import url_citations
 from .image_output import image_entry
 from .logprobs import logprobs
@@ -189,13 +190,14 @@ def _append(delta: Delta, key: Literal["content", "reasoning_content"], text: st
 
 def _tool_call_delta(call: FunctionCall, signature: str | None, index: int,
                      seed: str) -> ToolCallDelta:
-    """A whole tool call in one delta, its id carrying Gemini's call id and signature."""
+    """A whole tool call in one delta, its id carrying Gemini's call id and signature, its name
+    the client's own."""
     return {
         "index": index,
         "id": tool_ids.encode(call.get("id"), signature, seed),
         "type": "function",
         "function": {
-            "name": call.get("name", ""),
+            "name": from_gemini(call.get("name", "")),
             "arguments": orjson.dumps(call.get("args") or {}).decode(),
         },
     }

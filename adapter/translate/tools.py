@@ -4,13 +4,13 @@ place where the final `tools` list is assembled."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from . import validate
 from .errors import InvalidRequest
+from .function_names import MAX_LENGTH, from_gemini, to_gemini, valid_for_gemini
 from .schema import SchemaBudget, function_parameters
 
 # Gemini's `tools` entries: the one that holds function declarations, and Gemini's own tools.
@@ -31,20 +31,20 @@ SWITCHES: Mapping[str, str] = MappingProxyType(
 WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26",
               "web_search_preview_2025_03_11")
 
-# Gemini function names: letters, digits, underscores, dots, colons and dashes, at most 128.
-_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
 _MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
 
 def _declaration(function: Any, where: str, budget: SchemaBudget) -> dict[str, Any]:
     function = validate.mapping(function, where)
     name = validate.string(function.get("name"), f"{where}.name")
-    if not _FUNCTION_NAME.fullmatch(name):
+    gemini_name = to_gemini(name)
+    if not valid_for_gemini(gemini_name):
         raise InvalidRequest(
             f"'{where}.name' {name!r} is not a valid function name: use letters, digits, "
-            "underscores, dots, colons or dashes, starting with a letter or underscore, at most "
-            "128 characters.", f"{where}.name")
-    declaration: dict[str, Any] = {"name": name}
+            f"underscores, dots, colons or dashes, at most {MAX_LENGTH} characters "
+            f"({MAX_LENGTH - 2} when it does not start with a letter or underscore).",
+            f"{where}.name")
+    declaration: dict[str, Any] = {"name": gemini_name}
     if (description := function.get("description")) is not None:
         declaration["description"] = validate.string(description, f"{where}.description")
     if (parameters := function.get("parameters")) is not None:
@@ -59,7 +59,8 @@ def function_declarations(body: dict[str, Any], built_in: list[str],
                           budget: SchemaBudget | None = None) -> list[dict[str, Any]]:
     """Gemini functionDeclarations for `tools` (type function) and legacy `functions`; the
     Gemini tools that other `tools` entries switch on are added to `built_in`. All their
-    schemas spend one `budget` (the request's, or a fresh one)."""
+    schemas spend one `budget` (the request's, or a fresh one). Names are Gemini's
+    (`function_names.to_gemini`)."""
     budget = SchemaBudget() if budget is None else budget
     declarations = []
     if (tools := body.get("tools")) is not None:
@@ -80,12 +81,13 @@ def function_declarations(body: dict[str, Any], built_in: list[str],
     names = [d["name"] for d in declarations]
     if len(set(names)) < len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
-        raise InvalidRequest(f"Function {duplicate!r} is declared twice.", "tools")
+        raise InvalidRequest(f"Function {from_gemini(duplicate)!r} is declared twice.", "tools")
     return declarations
 
 
 def _choice(choice: Any, param: str, declared: set[str]) -> dict[str, Any]:
-    """functionCallingConfig for a `tool_choice` (or legacy `function_call`) value."""
+    """functionCallingConfig for a `tool_choice` (or legacy `function_call`) value; `declared`
+    holds the Gemini names of the declared functions."""
     if isinstance(choice, str):
         if choice not in _MODES:
             raise InvalidRequest(
@@ -98,10 +100,10 @@ def _choice(choice: Any, param: str, declared: set[str]) -> dict[str, Any]:
     function = choice.get("function") if "function" in choice else choice
     function = validate.mapping(function, f"{param}.function")
     name = validate.string(function.get("name"), f"{param}.function.name")
-    if name not in declared:
+    if to_gemini(name) not in declared:
         raise InvalidRequest(f"'{param}' names function {name!r}, which is not declared.",
                              f"{param}.function.name")
-    return {"mode": "ANY", "allowedFunctionNames": [name]}
+    return {"mode": "ANY", "allowedFunctionNames": [to_gemini(name)]}
 
 
 def gemini_tools(declarations: list[dict[str, Any]], built_in: Iterable[str],

@@ -183,3 +183,56 @@ def test_generate_content_recording_with_three_parallel_calls(client, fake: Fake
     names = [c.function.name for c in completion.choices[0].message.tool_calls]
     assert names == ["print", "beep", "controlLight"]
     assert completion.choices[0].message.content is None
+
+
+RENDER = [{"type": "function", "function": {
+    "name": "3d-render", "description": "Render a 3D scene",
+    "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}}]
+
+
+def renamed_call(name: str) -> Reply:
+    """The recorded single call, made by Gemini under the name the adapter declared."""
+    return Reply(chunks=[chunk.replace(b'"name": "weather"', f'"name": "{name}"'.encode())
+                         for chunk in Reply.sse("stream-sse-tool-call.txt").chunks])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_name_gemini_cannot_take_round_trips(client, fake: FakeGemini, stream: bool) -> None:
+    fake.queue(renamed_call("_.3d-render"), Reply.sse("stream-sse-text-after-tool-result.txt"))
+    messages: list[dict] = [{"role": "user", "content": "Render Florence"}]
+    if stream:
+        with client.chat.completions.stream(model=MODEL, messages=messages,
+                                            tools=RENDER) as events:
+            completion = events.get_final_completion()
+    else:
+        completion = client.chat.completions.create(model=MODEL, messages=messages, tools=RENDER)
+    declared = fake.seen[-1].body["tools"][0]["functionDeclarations"]
+    assert [d["name"] for d in declared] == ["_.3d-render"]
+    [call] = completion.choices[0].message.tool_calls
+    assert call.function.name == "3d-render"
+    messages += [completion.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "done"}]
+    client.chat.completions.create(model=MODEL, messages=messages, tools=RENDER,
+                                   tool_choice={"type": "function",
+                                                "function": {"name": "3d-render"}})
+    body = fake.seen[-1].body
+    assert body["contents"][1]["parts"][0]["functionCall"]["name"] == "_.3d-render"
+    assert body["contents"][2]["parts"][0]["functionResponse"]["name"] == "_.3d-render"
+    assert body["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"] == ["_.3d-render"]
+
+
+def test_a_name_gemini_cannot_take_round_trips_in_responses(client, fake: FakeGemini) -> None:
+    fake.queue(renamed_call("_.3d-render"), Reply.sse("stream-sse-text-after-tool-result.txt"))
+    tools = [{"type": "function", **RENDER[0]["function"]}]
+    first = client.responses.create(model=MODEL, input="Render Florence", tools=tools,
+                                    store=False)
+    [call] = first.output
+    assert call.type == "function_call"
+    assert call.name == "3d-render"
+    follow_up = [{"role": "user", "content": "Render Florence"},
+                 *[item.model_dump(exclude_none=True) for item in first.output],
+                 {"type": "function_call_output", "call_id": call.call_id, "output": "done"}]
+    client.responses.create(model=MODEL, input=follow_up, tools=tools, store=False)
+    contents = fake.seen[-1].body["contents"]
+    assert contents[1]["parts"][0]["functionCall"]["name"] == "_.3d-render"
+    assert contents[2]["parts"][0]["functionResponse"]["name"] == "_.3d-render"

@@ -281,15 +281,15 @@ def test_malformed_tools(body: dict[str, Any], param: str) -> None:
 
 @pytest.mark.parametrize("name", [
     "get_weather", "a", "_private", "ns.tool", "server:tool", "tool-name", "Tool_2",
-    "mcp__github__create_issue", "a" * 128,
+    "mcp__github__create_issue", "a" * 64,
 ])
 def test_valid_function_names(name: str) -> None:
     assert function_declarations({"tools": [tool(name)]}) == [{"name": name}]
 
 
 @pytest.mark.parametrize("name", [
-    "", " ", "get weather", " get_weather", "get_weather ", "1tool", "-tool", ".tool",
-    "tool/name", "tool$", "wetter_für_köln", "tool\n", "a" * 129, "a" * 500,
+    "", " ", "get weather", " get_weather", "get_weather ", "tool/name", "tool$",
+    "wetter_für_köln", "tool\n", "a" * 65, "a" * 500, "1" + "a" * 62,
 ])
 def test_invalid_function_names(name: str) -> None:
     error = rejects({"tools": [TIME, tool(name)]})
