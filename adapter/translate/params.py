@@ -28,6 +28,8 @@ def generation_config(body: dict[str, Any]) -> dict[str, Any]:
         config["temperature"] = validate.number(v, "temperature", 0, 2)
     if (v := get("top_p")) is not None:
         config["topP"] = validate.number(v, "top_p", 0, 1)
+    if (v := get("top_k")) is not None:  # not OpenAI's, but sent by many compatible clients
+        config["topK"] = validate.integer(v, "top_k", 1)
     if (v := get("max_completion_tokens")) is not None:
         config["maxOutputTokens"] = validate.integer(v, "max_completion_tokens", 1)
     elif (v := get("max_tokens")) is not None:
