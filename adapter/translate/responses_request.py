@@ -227,6 +227,22 @@ def _tools(tools: Any, schemas: SchemaBudget) -> _Tools:
     return found
 
 
+def _echoed_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A (validated) tool as OpenAI repeats it in the response: a function with `description`,
+    `parameters` and `strict` present (null when not sent: Gemini enforces no strict schemas),
+    a custom tool with `description` and its `format` (unconstrained text unless told)."""
+    kind = tool.get("type")
+    if kind == "function":
+        return {**tool, "description": tool.get("description"),
+                "parameters": tool.get("parameters"), "strict": tool.get("strict")}
+    if kind == "custom":
+        return {**tool, "description": tool.get("description"),
+                "format": tool.get("format") or {"type": "text"}}
+    if kind == "namespace":
+        return {**tool, "tools": [_echoed_tool(inner) for inner in tool["tools"]]}
+    return tool
+
+
 def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
         return {"type": "function", "function": {"name": choice.get("name")}}
@@ -321,4 +337,6 @@ def responses_call(body: Any, history: list[dict[str, Any]],
         "instructions", "max_output_tokens", "metadata", "previous_response_id", "reasoning",
         "temperature", "text", "tool_choice", "tools", "top_p", "user", "truncation",
         "parallel_tool_calls", "store", "prompt_cache_key", "service_tier")}
+    if body.get("tools"):  # validated by _tools
+        echo["tools"] = [_echoed_tool(tool) for tool in body["tools"]]
     return ResponsesCall(chat, messages, tools.custom, tools.namespaces, echo)

@@ -19,6 +19,9 @@ from .wire import Annotation, ChatCompletionChunk, ImageEntry, ToolCallDelta
 
 Event = dict[str, Any]
 
+# Chat finish reasons that leave a response `incomplete` -> its `incomplete_details.reason`.
+_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
 
 def _id(prefix: str) -> str:
     return f"{prefix}_{os.urandom(16).hex()}"
@@ -54,6 +57,7 @@ class ResponsesEmitter:
         self.sequence = 0
         self.response: dict[str, Any] = {
             "id": _id("resp"), "object": "response", "created_at": int(time.time()),
+            "completed_at": None,
             "status": "in_progress", "error": None, "incomplete_details": None,
             "instructions": echo.get("instructions"),
             "max_output_tokens": echo.get("max_output_tokens"), "model": model, "output": [],
@@ -131,7 +135,9 @@ class ResponsesEmitter:
             part["text"] += "".join(self._pieces)
             self._pieces = []
 
-    def _close(self) -> list[Event]:
+    def _close(self, status: str = "completed") -> list[Event]:
+        """Close the open item; a message says `status` (`incomplete` when the answer was cut
+        short in it)."""
         item, kind = self._open, self._kind
         if item is None:
             return []
@@ -151,7 +157,7 @@ class ResponsesEmitter:
                                       logprobs=[]))
             events.append(self._event("response.content_part.done", item_id=item["id"],
                                       output_index=index, content_index=0, part=sent_part))
-            item["status"] = "completed"
+            item["status"] = status
             sent = {**item, "content": [sent_part]}
         elif kind == "reasoning":
             part = item["summary"][0]
@@ -251,8 +257,9 @@ class ResponsesEmitter:
         item: dict[str, Any]
         if name in self.custom_tools:
             text = orjson.loads(arguments).get("input", "") if arguments else ""
-            item = {"id": _id("ctc"), "type": "custom_tool_call", "status": "in_progress",
-                    "call_id": call["id"], "name": name, "input": ""}
+            # No `status`: the spec's custom_tool_call output item has none.
+            item = {"id": _id("ctc"), "type": "custom_tool_call", "call_id": call["id"],
+                    "name": name, "input": ""}
             events = self._begin("custom", item)
             item["input"] = text
             events.append(self._event("response.custom_tool_call_input.delta",
@@ -271,7 +278,7 @@ class ResponsesEmitter:
             events.append(self._event("response.function_call_arguments.done",
                                       item_id=item["id"], output_index=index,
                                       arguments=arguments, name=name))
-        item["status"] = "completed"
+            item["status"] = "completed"
         return events + self._close()
 
     def _image(self, image: ImageEntry) -> list[Event]:
@@ -295,17 +302,16 @@ class ResponsesEmitter:
 
     def finish(self) -> list[Event]:
         """Close the open item; `response.completed` (or `response.incomplete`)."""
-        events = self._close()
         response = self.response
+        cut_short = _INCOMPLETE.get(self._finish or "")
+        events = self._close("incomplete" if cut_short else "completed")
         response["usage"] = responses_usage(self._usage)
-        if self._finish == "length":
+        if cut_short:
             response["status"] = "incomplete"
-            response["incomplete_details"] = {"reason": "max_output_tokens"}
-        elif self._finish == "content_filter":
-            response["status"] = "incomplete"
-            response["incomplete_details"] = {"reason": "content_filter"}
+            response["incomplete_details"] = {"reason": cut_short}
         else:
             response["status"] = "completed"
+            response["completed_at"] = int(time.time())
         kind = "response.completed" if response["status"] == "completed" else \
             "response.incomplete"
         events.append(self._event(kind, response={**response, "output": self._sent}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import openai
@@ -135,6 +136,7 @@ def test_custom_tool_round_trip(client, fake: FakeGemini) -> None:
     [call] = final.output
     assert call.type == "custom_tool_call"
     assert call.input == "*** Begin Patch"
+    assert "status" not in call.to_dict()  # the spec's custom_tool_call declares none
     declared = fake.seen[-1].body["tools"][0]["functionDeclarations"][0]
     assert declared["name"] == "apply_patch"
     assert declared["parameters"]["properties"]["input"]["type"] == "string"
@@ -145,6 +147,43 @@ def test_max_tokens_is_incomplete(client, fake: FakeGemini) -> None:
     response = client.responses.create(model=MODEL, input="long story", max_output_tokens=5)
     assert response.status == "incomplete"
     assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.output[0].status == "incomplete"  # the message it stopped in
+    assert response.completed_at is None
+    assert client.responses.retrieve(response.id).output[0].status == "incomplete"
+
+
+def test_completed_at_in_the_body_the_stream_and_get(client, fake: FakeGemini) -> None:
+    before = time.time()
+    response = client.responses.create(model=MODEL, input="hi")
+    assert response.status == "completed"
+    assert before - 1 <= response.completed_at <= time.time()
+    assert client.responses.retrieve(response.id).completed_at == response.completed_at
+    fake.queue(Reply.sse("stream-sse-text.txt"))
+    with client.responses.stream(model=MODEL, input="hi") as stream:
+        final = stream.get_final_response()
+    assert final.completed_at is not None and final.completed_at >= response.created_at
+
+
+def test_tools_are_repeated_normalised(adapter_url, fake: FakeGemini) -> None:
+    """JSON body, GET and the stream's lifecycle events repeat the tools as OpenAI does:
+    `description`, `parameters` and `strict` present on every function."""
+    tools = [{"type": "function", "name": "now"}, WEATHER[0]]
+    expected = [{"type": "function", "name": "now", "description": None, "parameters": None,
+                 "strict": None}, WEATHER[0]]
+    auth = {"authorization": "Bearer client-key"}
+    created = httpx.post(f"{adapter_url}/v1/responses", headers=auth,
+                         json={"model": MODEL, "input": "hi", "tools": tools}).json()
+    assert created["tools"] == expected
+    fetched = httpx.get(f"{adapter_url}/v1/responses/{created['id']}", headers=auth).json()
+    assert fetched["tools"] == expected
+    fake.queue(Reply.sse("stream-sse-text.txt"))
+    streamed = httpx.post(f"{adapter_url}/v1/responses", headers=auth,
+                          json={"model": MODEL, "input": "hi", "tools": tools, "stream": True})
+    lifecycle = [json.loads(line[6:]) for line in streamed.text.splitlines()
+                 if line.startswith("data: ") and '"response":' in line]
+    assert [e["type"] for e in lifecycle] == ["response.created", "response.in_progress",
+                                              "response.completed"]
+    assert all(e["response"]["tools"] == expected for e in lifecycle)
 
 
 def test_failure_mid_stream_is_response_failed(client, fake: FakeGemini) -> None:

@@ -405,9 +405,8 @@ EVENT_UNION: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 
 # Fields the live API sends that the SDK's models do not declare (its models keep extras):
-# `store` on a response, `name` on function_call_arguments.done, `status` on custom_tool_call.
-UNDECLARED = {("Response", "store"), ("ResponseFunctionCallArgumentsDoneEvent", "name"),
-              ("ResponseCustomToolCall", "status")}
+# `store` on a response, `name` on function_call_arguments.done.
+UNDECLARED = {("Response", "store"), ("ResponseFunctionCallArgumentsDoneEvent", "name")}
 
 
 @dataclass

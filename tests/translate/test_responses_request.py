@@ -814,13 +814,32 @@ def test_echo_holds_the_request_fields_a_response_repeats() -> None:
     assert echo["max_output_tokens"] == 100
     assert echo["previous_response_id"] == "resp_1"
     assert echo["reasoning"] == {"effort": "low"}
-    assert echo["tools"] == tools  # as the client sent them, not the chat shape
+    # as the client sent them (normalised as OpenAI repeats them), not the chat shape
+    assert echo["tools"] == [{**WEATHER, "strict": None}, {"type": "web_search"}]
     assert echo["tool_choice"] == "auto"
     assert echo["store"] is False
     assert echo["truncation"] == "disabled"
     assert echo["prompt_cache_key"] == "k"
     assert echo["service_tier"] == "default"
     assert "input" not in echo and "model" not in echo
+
+
+def test_echoed_tools_are_normalised_as_openai_repeats_them() -> None:
+    """Function tools always carry `description`, `parameters` and `strict` (null when not
+    sent), custom tools `description` and `format`; what was sent is kept."""
+    bare = {"type": "function", "name": "now"}
+    custom = {"type": "custom", "name": "apply_patch"}
+    namespace = {"type": "namespace", "name": "ns", "description": "Tools.",
+                 "tools": [bare, custom]}
+    strict = {**WEATHER, "strict": True, "defer_loading": True}
+    echo = call("hi", tools=[bare, strict, custom, namespace]).echo
+    function = {"type": "function", "name": "now", "description": None, "parameters": None,
+                "strict": None}
+    free_text = {"type": "custom", "name": "apply_patch", "description": None,
+                 "format": {"type": "text"}}
+    assert echo["tools"] == [function, strict, free_text, {**namespace,
+                                                           "tools": [function, free_text]}]
+    assert bare == {"type": "function", "name": "now"}  # the request is not changed
 
 
 def test_echo_of_absent_fields_is_none() -> None:

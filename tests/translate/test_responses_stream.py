@@ -7,6 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import time
+
 import orjson
 import pytest
 from openai.types.responses import Response, ResponseUsage
@@ -136,7 +138,8 @@ def test_output_items_match_the_recording(path: Path) -> None:
     for item in run.response["output"]:
         assert item["id"].startswith(prefixes[item["type"]])
         if item["type"] in ("message", "function_call"):
-            assert item["status"] == "completed"
+            # the message an answer cut short ends in is as incomplete as the response
+            assert item["status"] == run.response["status"]
     assert run.response["id"].startswith("resp_")
     assert run.response["object"] == "response"
     assert run.response["model"] == MODEL
@@ -499,6 +502,53 @@ def test_max_tokens_is_incomplete_with_the_partial_answer() -> None:
     assert run.of("response.completed") == []
 
 
+@pytest.mark.parametrize("path", RECORDINGS, ids=name_of)
+def test_completed_at_only_when_completed(path: Path) -> None:
+    run = run_of(path)
+    for opening in run.events[:2]:
+        assert opening["response"]["completed_at"] is None
+    final = run.response
+    if final["status"] == "completed":
+        assert isinstance(final["completed_at"], int)
+        assert final["created_at"] <= final["completed_at"] <= time.time()
+        assert Response.model_validate(final).completed_at == final["completed_at"]
+    else:
+        assert final["completed_at"] is None
+
+
+@pytest.mark.parametrize("finish", ["MAX_TOKENS", "SAFETY"])
+def test_the_message_cut_short_is_incomplete(finish: str) -> None:
+    """The message the answer stopped in says `incomplete` (its done events too); a call
+    closed before it stays completed."""
+    run = emit([event(candidate(call_part("lookup", args={"q": "x"}))),
+                event(candidate({"text": "Half an ans"}, finishReason=finish))])
+    call, message = run.response["output"]
+    assert run.response["status"] == "incomplete"
+    assert (call["status"], message["status"]) == ("completed", "incomplete")
+    assert run.of("response.output_item.done")[-1]["item"]["status"] == "incomplete"
+    _, fired = accumulate(run.events)
+    assert fired[-1].response.output[1].status == "incomplete"
+
+
+def test_tools_in_the_response_are_normalised_in_every_lifecycle_event() -> None:
+    """The response repeats the request's tools as OpenAI does: a function with `description`,
+    `parameters` and `strict` present (null when not sent), in created, in_progress and
+    completed alike."""
+    tools = [{"type": "function", "name": "now"},
+             {"type": "custom", "name": "run_python", "description": "Runs code."}]
+    echo = responses_call({"model": MODEL, "input": "hi", "tools": tools}, []).echo
+    run = emit([event(candidate({"text": "Hi"}, finishReason="STOP"))], echo=echo)
+    lifecycle = [e for e in run.events if e["type"] in LIFECYCLE]
+    assert len(lifecycle) == 3
+    for event_ in lifecycle:
+        assert event_["response"]["tools"] == [
+            {"type": "function", "name": "now", "description": None, "parameters": None,
+             "strict": None},
+            {"type": "custom", "name": "run_python", "description": "Runs code.",
+             "format": {"type": "text"}}]
+        validate_event(event_)
+
+
 def test_prompt_blocked_is_incomplete_with_no_output() -> None:
     run = run_of(BLOCKED)
     assert [e["type"] for e in run.events] == ["response.created", "response.in_progress",
@@ -531,6 +581,7 @@ def test_custom_tool_call_item_carries_the_input() -> None:
     assert item["input"] == code
     assert tool_ids.decode(item["call_id"]) == ("c1", None)
     assert "arguments" not in item
+    assert "status" not in item  # the spec's custom_tool_call declares none
     [delta] = run.of("response.custom_tool_call_input.delta")
     [done] = run.of("response.custom_tool_call_input.done")
     assert delta["delta"] == done["input"] == code
@@ -538,6 +589,7 @@ def test_custom_tool_call_item_carries_the_input() -> None:
     assert delta["output_index"] == done["output_index"] == 0
     [added] = run.of("response.output_item.added")
     assert added["item"]["input"] == ""
+    assert "status" not in added["item"]
     assert run.of("response.function_call_arguments.delta") == []
     for event_ in item_events(run):
         validate_event(event_)
@@ -642,7 +694,9 @@ def test_response_repeats_the_request_fields() -> None:
     created = emitter.start()[0]
     response = created["response"]
     assert response["instructions"] == "Be brief."
-    assert response["tools"] == tools
+    assert response["tools"] == [{**tools[0], "description": None}, {**tools[1],
+                                                                      "description": None},
+                                 tools[2]]  # normalised: every declared field present
     assert response["tool_choice"] == {"type": "function", "name": "f"}
     assert response["text"] == text
     assert response["reasoning"] == {"effort": "low", "summary": "auto"}
