@@ -183,7 +183,8 @@ class GeminiClient:
         except orjson.JSONDecodeError:
             payload = raw.decode(errors="replace")
         error = from_gemini_error(status, payload, (key, *self._secrets), retry_after)
-        log.warning("upstream %s answered %d %s", path, status, error.code)
+        log.warning("upstream %s answered %d %s", path, status,
+                    error.gemini_status or error.code)
         return error
 
     async def open_stream(self, model: str, content: bytes, key: str) -> GeminiStream:

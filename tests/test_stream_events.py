@@ -35,7 +35,8 @@ def test_error_event_raises_with_its_status(status: int) -> None:
     assert isinstance(caught.value, UpstreamError)
     assert caught.value.status == status
     assert caught.value.message == "went wrong"
-    assert caught.value.code == "some_status"
+    assert caught.value.code == {400: None, 429: "rate_limit_exceeded"}.get(status, "server_error")
+    assert caught.value.gemini_status == "SOME_STATUS"
 
 
 @pytest.mark.parametrize("error", [{"message": "boom"}, {"code": "x", "message": "boom"},
@@ -53,7 +54,8 @@ def test_error_event_masks_the_key_in_message_and_code() -> None:
         stream_event(orjson.dumps(error), (KEY, OTHER))
     text = orjson.dumps(caught.value.body()).decode()
     assert KEY not in text and OTHER not in text
-    assert caught.value.code == "upstream_400"
+    assert caught.value.code is None  # the echoed status is not copied (a 400 has no code)
+    assert "gemini_status" not in caught.value.body()["error"]
 
 
 def test_a_google_key_nobody_named_is_masked_too() -> None:

@@ -7,29 +7,15 @@ from typing import Any
 
 from ..redaction import redact
 
-_TYPE_BY_STATUS = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    499: "cancelled_error",
-    500: "api_error",
-    502: "api_error",
-    503: "service_unavailable_error",
-    504: "timeout_error",
-}
-
 
 def error_type_for(status: int) -> str:
-    """The OpenAI error `type` conventionally used for an HTTP status."""
-    if status in _TYPE_BY_STATUS:
-        return _TYPE_BY_STATUS[status]
-    return "api_error" if status >= 500 else "invalid_request_error"
+    """OpenAI's error `type` for an HTTP status, as OpenAI itself sends it: `server_error` at 500
+    and over, `requests` for a 429 (OpenAI's word for a request-rate limit; `UpstreamError` says
+    `tokens` for a limit on tokens), and `invalid_request_error` for every other status (OpenAI's
+    type at 400, 401, 403, 404, 409...)."""
+    if status >= 500:
+        return "server_error"
+    return "requests" if status == 429 else "invalid_request_error"
 
 
 def error_body(
@@ -70,6 +56,7 @@ class AdapterError(Exception):
     """
 
     retryable = False
+    error_type: str | None = None  # OpenAI's `type`, when not the one its status implies
 
     def __init__(
         self,
@@ -87,7 +74,7 @@ class AdapterError(Exception):
         self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.message, self.status, self.param, self.code)
+        return error_body(self.message, self.status, self.param, self.code, self.error_type)
 
 
 class InvalidRequest(AdapterError):
@@ -105,15 +92,30 @@ _RETRYABLE_STATUSES = frozenset({429, 500, 503})
 
 
 class UpstreamError(AdapterError):
-    """Gemini answered with an error status (before its stream, or as an event inside it)."""
+    """Gemini answered with an error status (before its stream, or as an event inside it).
 
-    def __init__(self, message: str, status: int, code: str, retry_after: float | None = None,
-                 reason: str | None = None) -> None:
+    `code` and `error_type` are OpenAI's words for it (see `openai_code`); Gemini's own
+    `status` and ErrorInfo `reason` go beside them in the body, as `gemini_status` and
+    `gemini_reason`, which OpenAI's clients ignore."""
+
+    def __init__(self, message: str, status: int, code: str | None,
+                 retry_after: float | None = None, reason: str | None = None,
+                 gemini_status: str | None = None, error_type: str | None = None) -> None:
         super().__init__(message, status, code=code, retry_after=retry_after)
         self.reason = reason  # Gemini's ErrorInfo reason (API_KEY_INVALID, ...), when given
+        self.gemini_status = gemini_status  # Gemini's status (RESOURCE_EXHAUSTED, ...)
+        self.error_type = error_type
         self.retryable = status in _RETRYABLE_STATUSES
         self.rate_limited = status == 429
         self.key_refused = status in (401, 403) or reason in _KEY_REASONS
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        if self.gemini_status is not None:
+            body["error"]["gemini_status"] = self.gemini_status
+        if self.reason is not None:
+            body["error"]["gemini_reason"] = self.reason
+        return body
 
 
 class UpstreamUnreachable(AdapterError):
@@ -169,7 +171,7 @@ def reason_of(error: dict[str, Any]) -> str | None:
 def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = (),
                       retry_after: float | None = None) -> UpstreamError:
     """Turn a Gemini error body (`{"error": {"code", "message", "status", "details"}}`) into an
-    UpstreamError with the same HTTP status and meaning.
+    UpstreamError with the same HTTP status and meaning, in OpenAI's words (`openai_code`).
 
     Only the message crosses over (Gemini's `details` can echo the API key in DebugInfo), and any
     secret that still appears in it is masked. The wait Gemini's `RetryInfo` asks for wins over
@@ -181,26 +183,69 @@ def from_gemini_error(status: int, payload: Any, secrets: tuple[str, ...] = (),
     if not isinstance(error, dict):
         text = payload if isinstance(payload, str) and payload.strip() else None
         message = redact(text or f"Upstream returned HTTP {status}", secrets)[:_MAX_MESSAGE]
-        return UpstreamError(message, status, f"upstream_{status}", retry_after)
-    message = str(error.get("message") or f"Upstream returned HTTP {status}")
+        return UpstreamError(message, status, openai_code(None, status, None, ""), retry_after)
+    message = redact(str(error.get("message") or f"Upstream returned HTTP {status}"), secrets)
     delay = retry_delay_of(error)
-    return UpstreamError(redact(message, secrets)[:_MAX_MESSAGE], status,
-                         _status_code(error.get("status"), status),
-                         retry_after if delay is None else delay, _reason(reason_of(error)))
+    gemini_status = _name(error.get("status"))
+    reason = _name(reason_of(error))
+    return UpstreamError(message[:_MAX_MESSAGE], status,
+                         openai_code(gemini_status, status, reason, message),
+                         retry_after if delay is None else delay, reason, gemini_status,
+                         "tokens" if status == 429 and _limits_tokens(error) else None)
 
 
 _MAX_MESSAGE = 2000
-# Gemini's `status` (RESOURCE_EXHAUSTED, ...) becomes the error's code. Anything else an upstream
-# puts there (a proxy's free text, an echoed key) is not copied: the code would reach the client
-# and the logs unmasked by any message redaction.
-_STATUS = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+# Gemini's `status` (RESOURCE_EXHAUSTED, ...) and ErrorInfo `reason` go to the client beside
+# OpenAI's code. Anything else an upstream puts there (a proxy's free text, an echoed key) is not
+# copied: it would reach the client and the logs unmasked by any message redaction.
+_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+# Gemini's words for a request too long for the model's context window.
+_CONTEXT_LENGTH = re.compile(r"input token count .* exceeds the maximum number of tokens", re.I)
 
 
-def _status_code(value: Any, status: int) -> str:
-    if isinstance(value, str) and _STATUS.fullmatch(value):
-        return value.lower()
-    return f"upstream_{status}"
+def openai_code(gemini_status: str | None, status: int, reason: str | None,
+                message: str) -> str | None:
+    """OpenAI's error `code` for a Gemini error, or None where OpenAI would send none.
+
+    `invalid_api_key` for a key Gemini refuses as such; `context_length_exceeded` for an input
+    over the model's window; `model_not_found` for NOT_FOUND (every call the adapter makes to
+    Gemini names a model: `/v1beta/models/...`); `rate_limit_exceeded` for a 429;
+    `server_error` at 500 and over. Any other error (INVALID_ARGUMENT, PERMISSION_DENIED,
+    FAILED_PRECONDITION...) has no code in OpenAI's vocabulary: it is null, as OpenAI's own
+    generic errors are, and Gemini's status stays in the body as `gemini_status`.
+    """
+    if reason in _INVALID_KEY_REASONS or gemini_status == "UNAUTHENTICATED" or status == 401:
+        return "invalid_api_key"
+    if gemini_status == "INVALID_ARGUMENT" and _CONTEXT_LENGTH.search(message):
+        return "context_length_exceeded"
+    if gemini_status == "NOT_FOUND" or (gemini_status is None and status == 404):
+        return "model_not_found"
+    if status == 429 or gemini_status == "RESOURCE_EXHAUSTED":
+        return "rate_limit_exceeded"
+    if status >= 500:
+        return "server_error"
+    return None
 
 
-def _reason(value: Any) -> str | None:
-    return value if isinstance(value, str) and _STATUS.fullmatch(value) else None
+_INVALID_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED"})
+
+
+def _limits_tokens(error: dict[str, Any]) -> bool:
+    """Whether a 429 is about a limit on tokens (`QuotaFailure` quotaId
+    `GenerateContentInputTokensPerModelPerMinute-FreeTier`, ErrorInfo `quota_metric`
+    `..._token_count`) rather than on requests: OpenAI's `type` says which."""
+    for detail in error.get("details") or ():
+        if not isinstance(detail, dict):
+            continue
+        names = [str(v.get("quotaId", "")) for v in detail.get("violations") or ()
+                 if isinstance(v, dict)]
+        metadata = detail.get("metadata")
+        if isinstance(metadata, dict):
+            names += [str(metadata.get("quota_metric", "")), str(metadata.get("quota_limit", ""))]
+        if any("token" in name.lower() for name in names):
+            return True
+    return False
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and _NAME.fullmatch(value) else None

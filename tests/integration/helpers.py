@@ -34,7 +34,10 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]
     """The response is an OpenAI-shaped error with this status; returns its `error` object."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}
+    # OpenAI's four fields; Gemini's status and reason may stand beside them (clients ignore
+    # fields they do not know).
+    assert {"message", "type", "param", "code"} <= set(error) <= {
+        "message", "type", "param", "code", "gemini_status", "gemini_reason"}
     assert error["message"]
     return error
 

@@ -34,7 +34,7 @@ def test_wrong_client_key_is_401_everywhere(guarded_url, fake: FakeGemini, key: 
 def test_missing_client_key_is_401(guarded_url: str) -> None:
     response = httpx.post(f"{guarded_url}/v1/chat/completions", json={})
     assert response.status_code == 401
-    assert response.json()["error"]["type"] == "authentication_error"
+    assert response.json()["error"]["type"] == "invalid_request_error"
 
 
 @pytest.mark.parametrize("key", ["team-a", "team-b"])

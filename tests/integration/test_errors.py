@@ -65,37 +65,70 @@ def test_sdk_raises_bad_request_error(client) -> None:
     assert info.value.status_code == 400
 
 
-@pytest.mark.parametrize(("fixture", "status", "sdk_error"), [
-    ("error-400-invalid-argument.json", 400, openai.BadRequestError),
-    ("error-400-api-key-invalid.json", 400, openai.BadRequestError),
-    ("error-403-permission-denied-service-disabled.json", 403, openai.PermissionDeniedError),
-    ("error-404-model-not-found.json", 404, openai.NotFoundError),
-    ("error-429-rate-limit-exceeded-errorinfo.json", 429, openai.RateLimitError),
-    ("error-429-resource-exhausted-retry-info-trimmed.json", 429, openai.RateLimitError),
+@pytest.mark.parametrize(("fixture", "status", "sdk_error", "kind", "code"), [
+    ("error-400-invalid-argument.json", 400, openai.BadRequestError,
+     "invalid_request_error", None),
+    ("error-400-api-key-invalid.json", 400, openai.BadRequestError,
+     "invalid_request_error", "invalid_api_key"),
+    ("error-400-input-token-count-exceeded.json", 400, openai.BadRequestError,
+     "invalid_request_error", "context_length_exceeded"),
+    ("error-403-permission-denied-service-disabled.json", 403, openai.PermissionDeniedError,
+     "invalid_request_error", None),
+    ("error-404-model-not-found.json", 404, openai.NotFoundError,
+     "invalid_request_error", "model_not_found"),
+    ("error-429-rate-limit-exceeded-errorinfo.json", 429, openai.RateLimitError,
+     "requests", "rate_limit_exceeded"),
+    ("error-429-resource-exhausted-retry-info-trimmed.json", 429, openai.RateLimitError,
+     "requests", "rate_limit_exceeded"),
+    ("error-429-input-tokens-per-minute.json", 429, openai.RateLimitError,
+     "tokens", "rate_limit_exceeded"),
 ])
-def test_upstream_errors_keep_status_and_message(client, fake: FakeGemini, fixture, status,
-                                                 sdk_error) -> None:
-    message = fixture_json(fixture)["error"]["message"]
+def test_upstream_errors_in_openai_words(client, fake: FakeGemini, fixture, status, sdk_error,
+                                         kind, code) -> None:
+    """The status and message are Gemini's; `type` and `code` are what OpenAI sends for the
+    same failure, so code that branches on `err.code == "rate_limit_exceeded"` works; Gemini's
+    own status rides beside them."""
+    gemini = fixture_json(fixture)["error"]
     for stream in (False, True):
         fake.queue(Reply.error(fixture, status))
         with pytest.raises(sdk_error) as info:
             result = client.chat.completions.create(model=MODEL, messages=HELLO, stream=stream)
             list(result) if stream else None
         assert info.value.status_code == status
-        assert info.value.body["message"] == message
-        assert info.value.body["code"] == fixture_json(fixture)["error"]["status"].lower()
+        assert info.value.body["message"] == gemini["message"]
+        assert (info.value.type, info.value.code) == (kind, code)
+        assert info.value.body["gemini_status"] == gemini["status"]
 
 
-@pytest.mark.parametrize(("status", "gemini_status"), [
-    (401, "UNAUTHENTICATED"), (500, "INTERNAL"), (503, "UNAVAILABLE"),
+@pytest.mark.parametrize(("status", "gemini_status", "sdk_error", "kind", "code"), [
+    (401, "UNAUTHENTICATED", openai.AuthenticationError, "invalid_request_error",
+     "invalid_api_key"),
+    (500, "INTERNAL", openai.InternalServerError, "server_error", "server_error"),
+    (503, "UNAVAILABLE", openai.InternalServerError, "server_error", "server_error"),
+    (504, "DEADLINE_EXCEEDED", openai.InternalServerError, "server_error", "server_error"),
 ])
-def test_other_upstream_statuses_pass_through(adapter_url, fake: FakeGemini, status,
-                                              gemini_status) -> None:
+def test_other_upstream_statuses_in_openai_words(client, fake: FakeGemini, status, gemini_status,
+                                                 sdk_error, kind, code) -> None:
     body = {"error": {"code": status, "message": f"upstream says {status}",
                       "status": gemini_status}}
     fake.queue(Reply.body(body, status))
-    error = assert_openai_error(post(adapter_url, {"model": MODEL, "messages": HELLO}), status)
-    assert error["message"] == f"upstream says {status}"
+    with pytest.raises(sdk_error) as info:
+        client.chat.completions.create(model=MODEL, messages=HELLO)
+    assert info.value.status_code == status
+    assert info.value.body["message"] == f"upstream says {status}"
+    assert (info.value.type, info.value.code) == (kind, code)
+    assert info.value.body["gemini_status"] == gemini_status
+
+
+def test_responses_api_errors_in_openai_words(client, fake: FakeGemini) -> None:
+    fake.queue(Reply.error("error-429-resource-exhausted-retry-info-trimmed.json", 429))
+    with pytest.raises(openai.RateLimitError) as info:
+        client.responses.create(model=MODEL, input="hi")
+    assert (info.value.type, info.value.code) == ("requests", "rate_limit_exceeded")
+    fake.queue(Reply.error("error-404-model-not-found.json", 404))
+    with pytest.raises(openai.NotFoundError) as info:
+        client.responses.create(model=MODEL, input="hi")
+    assert (info.value.type, info.value.code) == ("invalid_request_error", "model_not_found")
 
 
 def test_rate_limit_carries_retry_after(adapter_url, fake: FakeGemini) -> None:
@@ -153,14 +186,17 @@ def test_error_event_mid_stream_reaches_the_sdk(client, fake: FakeGemini) -> Non
     with pytest.raises(openai.APIError) as info:
         list(client.chat.completions.create(model=MODEL, messages=HELLO, stream=True))
     assert info.value.message == "The model is overloaded."
-    assert info.value.body["code"] == "unavailable"
+    assert (info.value.type, info.value.code) == ("server_error", "server_error")
+    assert info.value.body["gemini_status"] == "UNAVAILABLE"
 
 
 def test_error_event_first_is_a_real_http_status(adapter_url, fake: FakeGemini) -> None:
     fake.queue(Reply(chunks=[b'data: {"error": {"code": 429, "message": "slow down", '
                              b'"status": "RESOURCE_EXHAUSTED"}}\r\n\r\n']))
     response = post(adapter_url, {"model": MODEL, "messages": HELLO, "stream": True})
-    assert assert_openai_error(response, 429)["message"] == "slow down"
+    error = assert_openai_error(response, 429)
+    assert (error["message"], error["type"], error["code"]) == \
+        ("slow down", "requests", "rate_limit_exceeded")
 
 
 def test_unreachable_upstream_is_a_502(start_adapter) -> None:
@@ -170,6 +206,7 @@ def test_unreachable_upstream_is_a_502(start_adapter) -> None:
         error = assert_openai_error(post(url, {"model": MODEL, "messages": HELLO,
                                                "stream": stream}), 502)
         assert "Could not reach" in error["message"]
+        assert (error["type"], error["code"]) == ("server_error", "upstream_unreachable")
         assert SERVER_KEY not in error["message"]
 
 
@@ -179,6 +216,7 @@ def test_upstream_timeout_is_a_504(start_adapter, fake: FakeGemini) -> None:
     error = assert_openai_error(post(url, {"model": MODEL, "messages": HELLO,
                                            "stream": True}), 504)
     assert "did not answer in time" in error["message"] or "sent nothing" in error["message"]
+    assert (error["type"], error["code"]) == ("server_error", "upstream_timeout")
 
 
 def test_slow_but_live_stream_is_not_cut(start_adapter, fake: FakeGemini) -> None:

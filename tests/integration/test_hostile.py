@@ -188,7 +188,7 @@ def test_an_upstream_error_body_does_not_show_the_key(adapter: Any, fake: FakeGe
     client = openai.OpenAI(base_url=f"{adapter}/v1", api_key="client", max_retries=0)
     with pytest.raises(openai.PermissionDeniedError) as caught:
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
-    assert SERVER_KEY not in str(caught.value.body) and caught.value.code == "upstream_403"
+    assert SERVER_KEY not in str(caught.value.body) and caught.value.code is None
     assert SERVER_KEY not in adapter.log.read_text()
 
 

@@ -100,7 +100,7 @@ def test_replay_gives_the_recorded_answers_with_the_upstream_gone(recorded) -> N
         == "The capital of France is Paris.\n"
     assert called["choices"][0]["finish_reason"] == "tool_calls"
     assert follow_up["choices"][0]["message"]["content"] == "The weather in Florence,Italy is 40 C."
-    assert status == 429 and error["code"] == "resource_exhausted"
+    assert status == 429 and error["code"] == "rate_limit_exceeded"
 
 
 def test_recordings_are_plain_files_with_no_keys(recorded) -> None:

@@ -94,7 +94,7 @@ def test_no_key_is_a_401(mode: tuple[str, str, str], fake: FakeGemini, method: s
     url, alice, _ = mode
     response_id = create(url, alice, input=SECRET).json()["id"]
     answer = httpx.request(method, f"{url}/v1/responses/{response_id}{path}")
-    assert assert_openai_error(answer, 401)["type"] == "authentication_error"
+    assert assert_openai_error(answer, 401)["type"] == "invalid_request_error"
     assert httpx.get(f"{url}/v1/responses/{response_id}", headers=auth(alice)).status_code == 200
 
 

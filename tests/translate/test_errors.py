@@ -18,6 +18,7 @@ from adapter.translate.errors import (
     error_body,
     error_type_for,
     from_gemini_error,
+    reason_of,
     redact,
     retry_delay_of,
 )
@@ -40,30 +41,64 @@ def test_error_fixtures_are_collected() -> None:
     assert len(ERROR_FILES) >= 9
 
 
+# Each recorded Gemini error, in OpenAI's words: (type, code).
+OPENAI_WORDS = {
+    "error-400-api-key-invalid.json": ("invalid_request_error", "invalid_api_key"),
+    "error-400-batch-embed-too-many-requests.json": ("invalid_request_error", None),
+    "error-400-input-token-count-exceeded.json":
+        ("invalid_request_error", "context_length_exceeded"),
+    "error-400-invalid-argument.json": ("invalid_request_error", None),
+    "error-400-thinking-level-unsupported.json": ("invalid_request_error", None),
+    "error-403-permission-denied-service-disabled.json": ("invalid_request_error", None),
+    "error-404-model-not-found-embed.json": ("invalid_request_error", "model_not_found"),
+    "error-404-model-not-found.json": ("invalid_request_error", "model_not_found"),
+    "error-429-input-tokens-per-minute.json": ("tokens", "rate_limit_exceeded"),
+    "error-429-rate-limit-exceeded-errorinfo.json": ("requests", "rate_limit_exceeded"),
+    RETRY_FILE: ("requests", "rate_limit_exceeded"),
+}
+RETRY_DELAYS = {RETRY_FILE: 34.4, "error-429-input-tokens-per-minute.json": 26.0}
+
+
+def test_every_recorded_error_has_its_openai_words() -> None:
+    assert {path.name for path in ERROR_FILES} == set(OPENAI_WORDS)
+
+
 @pytest.mark.parametrize("path", ERROR_FILES, ids=lambda p: p.name)
-def test_gemini_error_keeps_status_message_and_code(path: Path) -> None:
+def test_gemini_error_in_openai_words(path: Path) -> None:
     payload = load(path)
     gemini = payload["error"]
     error = from_gemini_error(gemini["code"], payload)
+    kind, code = OPENAI_WORDS[path.name]
     assert error.status == gemini["code"]
     assert error.message == gemini["message"]
-    assert error.code == gemini["status"].lower()
+    assert error.code == code
+    reason = reason_of(gemini)
     assert error.body() == {"error": {
-        "message": gemini["message"], "type": error_type_for(gemini["code"]),
-        "param": None, "code": gemini["status"].lower()}}
-    assert error.retry_after == (34.4 if path.name == RETRY_FILE else None)
+        "message": gemini["message"], "type": kind, "param": None, "code": code,
+        "gemini_status": gemini["status"], **({"gemini_reason": reason} if reason else {})}}
+    assert error.retry_after == RETRY_DELAYS.get(path.name)
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("error-400-invalid-argument.json", "invalid_request_error"),
-    ("error-403-permission-denied-service-disabled.json", "permission_error"),
-    ("error-404-model-not-found.json", "not_found_error"),
-    (RETRY_FILE, "rate_limit_error"),
+@pytest.mark.parametrize(("gemini_status", "status", "code", "kind"), [
+    ("INVALID_ARGUMENT", 400, None, "invalid_request_error"),
+    ("FAILED_PRECONDITION", 400, None, "invalid_request_error"),
+    ("OUT_OF_RANGE", 400, None, "invalid_request_error"),
+    ("UNAUTHENTICATED", 401, "invalid_api_key", "invalid_request_error"),
+    ("PERMISSION_DENIED", 403, None, "invalid_request_error"),
+    ("NOT_FOUND", 404, "model_not_found", "invalid_request_error"),
+    ("ABORTED", 409, None, "invalid_request_error"),
+    ("RESOURCE_EXHAUSTED", 429, "rate_limit_exceeded", "requests"),
+    ("CANCELLED", 499, None, "invalid_request_error"),
+    ("INTERNAL", 500, "server_error", "server_error"),
+    ("UNKNOWN", 500, "server_error", "server_error"),
+    ("UNAVAILABLE", 503, "server_error", "server_error"),
+    ("DEADLINE_EXCEEDED", 504, "server_error", "server_error"),
 ])
-def test_gemini_error_type_follows_the_status(name: str, kind: str) -> None:
-    payload = load(FIXTURES / name)
-    error = from_gemini_error(payload["error"]["code"], payload)
-    assert error.body()["error"]["type"] == kind
+def test_every_gemini_status_in_openai_words(gemini_status: str, status: int, code: str | None,
+                                             kind: str) -> None:
+    payload = {"error": {"code": status, "message": "m", "status": gemini_status}}
+    body = from_gemini_error(status, payload).body()["error"]
+    assert (body["type"], body["code"], body["gemini_status"]) == (kind, code, gemini_status)
 
 
 def test_stream_404_recording_body() -> None:
@@ -73,7 +108,7 @@ def test_stream_404_recording_body() -> None:
     [payload] = response["bodySegments"]
     error = from_gemini_error(response["statusCode"], payload)
     assert error.status == 404
-    assert error.code == "not_found"
+    assert error.code == "model_not_found"
     assert error.message.startswith("models/custom-gemini-2.0-flash is not found")
     assert b"DebugInfo" not in body_bytes(error)
     assert b"ORIGINAL ERROR" not in body_bytes(error)
@@ -87,7 +122,7 @@ def test_api_key_in_details_never_reaches_the_body(secrets: tuple[str, ...]) -> 
     assert b"key1234" not in body_bytes(error)
     assert "key1234" not in error.message
     assert error.message == "API key not valid. Please pass a valid API key."
-    assert error.code == "invalid_argument"
+    assert error.code == "invalid_api_key"
 
 
 def test_secret_in_the_message_is_masked() -> None:
@@ -102,7 +137,8 @@ def test_secret_in_a_text_payload_is_masked() -> None:
     error = from_gemini_error(502, "proxy says: key AIzaSECRET rejected", ("AIzaSECRET",))
     assert error.message == "proxy says: key *** rejected"
     assert error.status == 502
-    assert error.code == "upstream_502"
+    assert error.code == "server_error"
+    assert set(error.body()["error"]) == {"message", "type", "param", "code"}
 
 
 def test_secret_cut_by_the_length_limit_is_still_masked() -> None:
@@ -127,9 +163,9 @@ def test_payloads_that_are_not_gemini_errors(payload: Any, message: str) -> None
     error = from_gemini_error(503, payload)
     assert error.message == message
     assert error.status == 503
-    assert error.code == "upstream_503"
+    assert error.code == "server_error"
     assert error.retry_after is None
-    assert error.body()["error"]["type"] == "service_unavailable_error"
+    assert error.body()["error"]["type"] == "server_error"
 
 
 def test_long_text_payload_is_cut_to_2000_characters() -> None:
@@ -142,13 +178,13 @@ def test_array_wrapped_error_keeps_its_message() -> None:
     gemini = load(FIXTURES / "error-404-model-not-found.json")
     error = from_gemini_error(404, [gemini])
     assert error.message == gemini["error"]["message"]
-    assert error.code == "not_found"
+    assert error.code == "model_not_found"
 
 
 def test_error_object_without_message_or_status() -> None:
     error = from_gemini_error(500, {"error": {"code": 500}})
     assert error.message == "Upstream returned HTTP 500"
-    assert error.code == "upstream_500"
+    assert error.code == "server_error"
 
 
 @pytest.mark.parametrize(("details", "seconds"), [
@@ -180,12 +216,13 @@ def test_redact() -> None:
 
 
 @pytest.mark.parametrize(("status", "kind"), [
-    (400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
-    (404, "not_found_error"), (408, "timeout_error"), (409, "conflict_error"),
-    (413, "invalid_request_error"), (422, "invalid_request_error"), (429, "rate_limit_error"),
-    (499, "cancelled_error"), (500, "api_error"), (502, "api_error"),
-    (503, "service_unavailable_error"), (504, "timeout_error"),
-    (418, "invalid_request_error"), (599, "api_error"),
+    (400, "invalid_request_error"), (401, "invalid_request_error"),
+    (403, "invalid_request_error"), (404, "invalid_request_error"),
+    (408, "invalid_request_error"), (409, "invalid_request_error"),
+    (413, "invalid_request_error"), (422, "invalid_request_error"), (429, "requests"),
+    (499, "invalid_request_error"), (500, "server_error"), (502, "server_error"),
+    (503, "server_error"), (504, "server_error"),
+    (418, "invalid_request_error"), (599, "server_error"),
 ])
 def test_error_type_for(status: int, kind: str) -> None:
     assert error_type_for(status) == kind

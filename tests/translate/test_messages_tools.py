@@ -351,7 +351,7 @@ def test_failed_tool_turn_raises_502_with_the_finish_message(reason: str,
     assert detail in error.message
     assert reason in error.message
     assert error.code == reason.lower()
-    assert error.body()["error"]["type"] == "api_error"
+    assert error.body()["error"]["type"] == "server_error"
 
 
 @pytest.mark.parametrize("reason", ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"])

@@ -431,7 +431,7 @@ def test_no_events_at_all_is_incomplete() -> None:
     with pytest.raises(AdapterError) as caught:
         StreamTranslator(MODEL, CREATED, include_usage=True).finish()
     assert caught.value.status == 502
-    assert caught.value.body()["error"]["type"] == "api_error"
+    assert caught.value.body()["error"]["type"] == "server_error"
 
 
 def test_parts_with_no_openai_form_are_named_for_the_log() -> None:
