@@ -30,7 +30,8 @@ async def chat_completions(request: Request) -> Response | EventStreamResponse:
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
     content = await off_loop(request, encode_body, chat.gemini)
-    translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage)
+    translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage,
+                                  finish_function=chat.finish)
     observed.translator = translator  # its usage, when the request is over
     return await answer(state, chat.model, content, key, translator, ChatOutput(translator),
                         chat.stream)

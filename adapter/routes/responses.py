@@ -84,7 +84,8 @@ async def create_response(request: Request) -> Response | EventStreamResponse:
     if chat.remote_media:
         await state.media.resolve(chat.remote_media)
     content = await off_loop(request, encode_body, chat.gemini)
-    translator = StreamTranslator(body["model"], int(time.time()), include_usage=True)
+    translator = StreamTranslator(body["model"], int(time.time()), include_usage=True,
+                                  finish_function=chat.finish)
     observed.translator = translator  # its usage, when the request is over
     emitter = ResponsesEmitter(body["model"], call.echo, call.custom_tools, call.namespaces)
     return await answer(state, chat.model, content, key, translator, ResponsesOutput(emitter),

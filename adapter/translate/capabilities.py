@@ -8,13 +8,14 @@ removed (`request.model_id`). The rules, by family and generation (`gemini-<majo
   like the newest it knows): thinking is set by level (`thinkingLevel`) and cannot be switched
   off; function calls must carry their thought signature (text models: the image models do not
   check); Gemini's own tools (Google Search, URL context, code execution) work beside function
-  declarations.
+  declarations, and so does a JSON answer (`responseMimeType`, `responseSchema`).
 - Gemini 2.x and earlier: thinking is set by a budget of tokens (`thinkingBudget`), which 0
   switches off except on Pro models; no signature is checked; Gemini's own tools cannot be
-  combined with function declarations.
+  combined with function declarations, nor can a JSON answer (400 "Function calling with a
+  response mime type: 'application/json' is unsupported").
 - Google's moving aliases (`gemini-flash-latest`, `gemini-pro-latest`, ...) may stand for either,
   so they get what both accept: a thinking budget (Gemini 3 still takes one), placeholder
-  signatures (earlier models ignore them) and no built-in tool beside functions.
+  signatures (earlier models ignore them), and no built-in tool or JSON answer beside functions.
 - Image models (`-image` in the id) answer with images as well as text.
 - Any other id (Gemma, a Gemini id without a generation, a name this adapter does not know): the
   rules of Gemini 2.x, which ask the least of a model.
@@ -44,6 +45,7 @@ class Capabilities:
     checks_signatures: bool  # function calls without a thought signature are refused
     image_output: bool  # answers with images (responseModalities TEXT and IMAGE by default)
     tools_beside_functions: frozenset[str]  # Gemini's own tools that go beside functions
+    schema_beside_functions: bool  # a JSON answer (responseSchema) goes beside functions
 
 
 def capabilities(model: str) -> Capabilities:
@@ -62,4 +64,5 @@ def capabilities(model: str) -> Capabilities:
         checks_signatures=(current or moving) and not image,
         image_output=image,
         tools_beside_functions=frozenset(GEMINI_TOOLS) if current else frozenset(),
+        schema_beside_functions=current,
     )

@@ -11,6 +11,7 @@ from typing import Any
 from . import validate
 from .content import media_resolution, remote_parts
 from .errors import InvalidRequest
+from .final_answer import FinishFunction, finish_with_function
 from .image_output import response_modalities
 from .messages import translate_messages
 from .params import generation_config
@@ -43,6 +44,7 @@ class ChatRequest:
     include_usage: bool
     gemini: dict[str, Any]  # the GenerateContentRequest body
     remote_media: list[Part] = field(default_factory=list)  # parts to fetch first
+    finish: FinishFunction | None = None  # the call that is the JSON answer (Gemini 2.x)
 
 
 def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_ALIASES) -> str:
@@ -140,4 +142,5 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         gemini["generationConfig"] = config
     gemini.update(tool_fields(body, schemas, given.pop("tools", ())))
     gemini.update(given)
-    return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents))
+    finish = finish_with_function(gemini, model)  # a JSON answer beside functions, on Gemini 2.x
+    return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents), finish)

@@ -10,6 +10,7 @@ import orjson
 from . import tool_ids
 from .code_execution import CodeRuns, render_code, render_result
 from .errors import AdapterError
+from .final_answer import FinishFunction
 from .finish import FAILED_TURNS, finish_reason
 from .function_names import from_gemini
 from .grounding import url_citations
@@ -54,8 +55,10 @@ class StreamTranslator:
     role, how many tool calls each has made (their `index`), and the latest usage.
     """
 
-    def __init__(self, model: str, created: int, include_usage: bool = False) -> None:
+    def __init__(self, model: str, created: int, include_usage: bool = False,
+                 finish_function: FinishFunction | None = None) -> None:
         self.model = model
+        self.finish_function = finish_function  # its call is the JSON answer, not a tool call
         self.created = created
         self.include_usage = include_usage
         self.id = ""  # from the first event
@@ -144,6 +147,9 @@ class StreamTranslator:
                 else:
                     state.text.append(text)
                     _append(delta, "content", text)
+            elif (finisher := self.finish_function) and (answer := finisher.answer(part)):
+                state.text.append(answer)
+                _append(delta, "content", answer)
             elif (call := part.get("functionCall")) is not None:
                 calls = delta.setdefault("tool_calls", [])
                 seed = f"{self.id}/{index}/{state.tool_calls}"  # Gemini's answer decides the id

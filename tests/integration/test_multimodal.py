@@ -198,7 +198,7 @@ def test_langchain_structured_output_json_schema(adapter_url, fake: FakeGemini) 
     config = fake.seen[-1].body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert config["responseSchema"] == {"type": "object", "properties": {
-        "location": {"type": "string"}}, "required": ["location"]}
+        "location": {"type": "string"}}, "required": ["location"], "propertyOrdering": ["location"]}
 
 
 def test_json_object_mode(client, fake: FakeGemini) -> None:

@@ -245,7 +245,7 @@ def fr(name: str, response: dict[str, Any], gemini_id: str | None = None) -> dic
 ALLOWED_KEYS = frozenset({
     "type", "format", "description", "nullable", "enum", "items", "properties", "required",
     "minItems", "maxItems", "minLength", "maxLength", "pattern", "minProperties",
-    "maxProperties", "minimum", "maximum", "anyOf",
+    "maxProperties", "minimum", "maximum", "anyOf", "propertyOrdering",
 })
 TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
 FORMATS = {"string": {"date-time", "enum"}, "number": {"float", "double"},
@@ -316,6 +316,10 @@ def assert_gemini_schema(schema: Any, path: str = "$") -> None:
         assert len(set(required)) == len(required), f"{path}.required: duplicates {required!r}"
         missing = set(required) - set(schema.get("properties", {}))
         assert not missing, f"{path}.required names missing properties {missing}"
+    if "propertyOrdering" in schema:
+        ordering = schema["propertyOrdering"]
+        assert sorted(ordering) == sorted(schema.get("properties", {})), \
+            f"{path}.propertyOrdering: {ordering!r} does not name exactly the properties"
     if kind == "array":
         assert "items" in schema, f"{path}: array without items"
     if "items" in schema:

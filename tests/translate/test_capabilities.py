@@ -23,7 +23,9 @@ NONE: frozenset[str] = frozenset()
 def caps(family: str, generation: int | None, thinking: Literal["level", "budget"],
          thinking_off: bool, signatures: bool, image: bool, tools: frozenset[str]
          ) -> Capabilities:
-    return Capabilities(family, generation, thinking, thinking_off, signatures, image, tools)
+    # A JSON answer goes beside functions on the models that take Gemini's tools beside them.
+    return Capabilities(family, generation, thinking, thinking_off, signatures, image, tools,
+                        schema_beside_functions=bool(tools))
 
 
 @pytest.mark.parametrize(("model", "expected"), [

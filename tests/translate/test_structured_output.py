@@ -1,4 +1,5 @@
-"""OpenAI `response_format` -> Gemini structured output (`responseMimeType`, `responseSchema`)."""
+"""OpenAI `response_format` -> Gemini structured output (`responseMimeType`, `responseSchema`),
+in the client's key order; beside function tools on Gemini 2.x, the finish function."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ PERSON_GEMINI = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
     "required": ["name", "age"],
+    "propertyOrdering": ["name", "age"],  # Gemini would write the keys alphabetically
 }
 
 
@@ -218,3 +220,52 @@ def test_chat_request_invalid_response_format(value: Any, param: str) -> None:
         chat_request(body(response_format=value))
     assert caught.value.status == 400
     assert caught.value.param == param
+
+
+# --- key order: propertyOrdering at every object level ------------------------------------------
+
+def test_property_order_is_the_clients_at_every_level() -> None:
+    """Gemini writes a responseSchema answer's keys alphabetically unless `propertyOrdering`
+    says otherwise; every object of the schema gets its properties in the client's order."""
+    gemini = response_format(schema_format(Person.model_json_schema()))["responseSchema"]
+    order = ["name", "age", "color", "tags", "kind", "home", "previous"]
+    assert gemini["propertyOrdering"] == order != sorted(order)
+    assert gemini["properties"]["home"]["propertyOrdering"] == ["street", "city"]
+    assert gemini["properties"]["previous"]["items"]["propertyOrdering"] == ["street", "city"]
+    assert_gemini_schema(gemini)
+
+
+def test_property_order_inside_alternatives_and_names_that_are_keywords() -> None:
+    schema = {"type": "object", "properties": {
+        "zeta": {"anyOf": [{"type": "object", "properties": {"y": {"type": "string"},
+                                                             "x": {"type": "string"}}},
+                           {"type": "null"}]},
+        "properties": {"type": "object", "properties": {"b": {"type": "integer"},
+                                                        "a": {"type": "integer"}}},
+        "alpha": {"type": "array", "items": {"anyOf": [
+            {"type": "object", "properties": {"d": {"type": "string"}, "c": {"type": "string"}}},
+            {"type": "string"}]}},
+    }}
+    gemini = response_format(schema_format(schema))["responseSchema"]
+    properties = gemini["properties"]
+    assert gemini["propertyOrdering"] == ["zeta", "properties", "alpha"]
+    assert properties["zeta"]["propertyOrdering"] == ["y", "x"]
+    assert properties["properties"]["propertyOrdering"] == ["b", "a"]
+    assert properties["alpha"]["items"]["anyOf"][0]["propertyOrdering"] == ["d", "c"]
+    assert "propertyOrdering" not in properties["alpha"]["items"]["anyOf"][1]
+    assert_gemini_schema(gemini)
+
+
+def test_free_form_objects_have_no_ordering() -> None:
+    gemini = response_format(schema_format({"type": "object", "properties": {
+        "extra": {"type": "object"}}}))["responseSchema"]
+    assert gemini == {"type": "object", "properties": {"extra": {"type": "object"}},
+                      "propertyOrdering": ["extra"]}
+
+
+def test_function_parameters_have_no_ordering() -> None:
+    """Arguments are a map: the order of a function's parameters does not reach the client."""
+    tool = {"type": "function", "function": {"name": "f", "parameters": PERSON}}
+    request = chat_request(body(tools=[tool]))
+    [declaration] = request.gemini["tools"][0]["functionDeclarations"]
+    assert "propertyOrdering" not in declaration["parameters"]
