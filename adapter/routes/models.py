@@ -21,6 +21,6 @@ async def get_model(request: Request) -> Response:
     state = state_of(request)
     name = model_id(request.path_params["model"], aliases=state.settings.model_map)
     model = await state.gemini.get_model(name, state.keys.for_request(request))
-    if request.path_params["model"] in state.settings.model_map:
-        model = {**model, "name": request.path_params["model"]}  # answer with the alias asked for
-    return JSONResponse(model_object(model))
+    asked = request.path_params["model"]
+    alias = asked if asked in state.settings.model_map else None  # answer with the alias asked for
+    return JSONResponse(model_object(model, alias))

@@ -66,6 +66,7 @@ def test_models_list_in_openai_format(client, fake: FakeGemini) -> None:
                 for m in fixture_json("models-list.json")["models"]]
     assert [m.id for m in models.data] == expected
     assert all(m.object == "model" and m.owned_by == "google" for m in models.data)
+    assert all(m.created >= 1702425600 for m in models.data)  # never 0: the API opened then
     [seen] = fake.seen
     assert seen.path == "/v1beta/models"
     assert seen.headers["x-goog-api-key"] == SERVER_KEY
@@ -82,6 +83,7 @@ def test_get_model_and_unknown_model(client, fake: FakeGemini) -> None:
     fake.queue(Reply.body(fixture_json("models-list.json")["models"][0]))
     model = client.models.retrieve("gemini-2.5-flash")
     assert model.id == "gemini-2.5-flash"
+    assert model.created == 1750118400  # 2025-06-17, gemini-2.5-flash's release
     assert fake.seen[-1].path == "/v1beta/models/gemini-2.5-flash"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("models/no-such-model")

@@ -161,7 +161,11 @@ def test_model_alias_reports_the_name_asked_for(start_adapter, fake: FakeGemini)
     completion = client.chat.completions.create(model="gpt-4o", messages=HELLO["messages"])
     assert completion.model == "gpt-4o"
     assert fake.seen[-1].path == "/v1beta/models/gemini-2.5-pro:streamGenerateContent"
-    assert "gpt-4o" in [m.id for m in client.models.list().data]
+    listed = {m.id: m.created for m in client.models.list().data}
+    assert listed["gpt-4o"] == listed["gemini-2.5-pro"] == 1750118400  # dated as its model
+    fake.queue(Reply.body({"name": "models/gemini-2.5-pro", "version": "2.5"}))
+    model = client.models.retrieve("gpt-4o")
+    assert (model.id, model.created) == ("gpt-4o", 1750118400)
     fake.queue(Reply.error("error-404-model-not-found.json", 404))
     with pytest.raises(openai.NotFoundError):  # unknown models are not swapped for another
         client.chat.completions.create(model="gpt-5", messages=HELLO["messages"])
