@@ -31,7 +31,7 @@ async def chat_completions(request: Request) -> Response | EventStreamResponse:
         await state.media.resolve(chat.remote_media)
     content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage,
-                                  finish_function=chat.finish)
+                                  finish_function=chat.finish, audio_format=chat.audio_format)
     observed.translator = translator  # its usage, when the request is over
     return await answer(state, chat.model, content, key, translator, ChatOutput(translator),
                         chat.stream)

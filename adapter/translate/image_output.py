@@ -1,5 +1,6 @@
 """Images in answers: `modalities` -> `responseModalities`, and Gemini `inlineData` answer parts
 <-> the `images` list of an OpenAI message (the field OpenAI-compatible routers and LiteLLM use).
+Audio parts are not images: they go to the message's `audio` (audio_output.py).
 
 An entry is `{"index", "type": "image_url", "image_url": {"url": "data:<mime>;base64,..."}}`, plus
 `thought_signature` when Gemini signed the image (Gemini 3 image models need it back to keep
@@ -21,7 +22,8 @@ _MODALITIES = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO"}
 
 def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
     """`generationConfig.responseModalities` for `modalities`; an image model answers with text
-    and images unless told otherwise."""
+    and images unless told otherwise. Audio goes alone: Gemini's speaking models refuse any other
+    modality beside it (OpenAI's clients ask for `["text", "audio"]`)."""
     modalities = body.get("modalities")
     if modalities is None:
         return ["TEXT", "IMAGE"] if capabilities(model).image_output else None
@@ -31,7 +33,7 @@ def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
             raise InvalidRequest(f"'modalities[{i}]' must be one of text, image, audio, not "
                                  f"{modality!r}.", f"modalities[{i}]")
         result.append(_MODALITIES[modality])
-    return result or None
+    return ["AUDIO"] if "AUDIO" in result else result or None
 
 
 def image_entry(blob: Blob, signature: str | None, index: int) -> ImageEntry:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import validate
+from .audio_output import asks_for_audio, audio_format, speech_config
 from .content import media_resolution, remote_parts
 from .errors import InvalidRequest
 from .final_answer import FinishFunction, finish_with_function
@@ -45,6 +46,7 @@ class ChatRequest:
     gemini: dict[str, Any]  # the GenerateContentRequest body
     remote_media: list[Part] = field(default_factory=list)  # parts to fetch first
     finish: FinishFunction | None = None  # the call that is the JSON answer (Gemini 2.x)
+    audio_format: str = "wav"  # of a spoken answer (audio_output.FORMATS)
 
 
 def model_id(value: Any, param: str = "model", aliases: Mapping[str, str] = NO_ALIASES) -> str:
@@ -128,6 +130,9 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
         config["mediaResolution"] = resolution
     if modalities := response_modalities(body, model):
         config["responseModalities"] = modalities
+    spoken = audio_format(body) if asks_for_audio(body) else "wav"
+    if asks_for_audio(body) and (speech := speech_config(body)):
+        config["speechConfig"] = speech
     if (image := body.get("image_config")) is not None:
         config["imageConfig"] = _camel_keys(validate.mapping(image, "image_config"))
     given = _passthrough(body)
@@ -143,4 +148,5 @@ def chat_request(body: Any, aliases: Mapping[str, str] = NO_ALIASES) -> ChatRequ
     gemini.update(tool_fields(body, schemas, given.pop("tools", ())))
     gemini.update(given)
     finish = finish_with_function(gemini, model)  # a JSON answer beside functions, on Gemini 2.x
-    return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents), finish)
+    return ChatRequest(model, stream, include_usage, gemini, remote_parts(contents), finish,
+                       audio_format=spoken)

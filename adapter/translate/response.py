@@ -10,6 +10,8 @@ from .stream import StreamTranslator
 from .usage import usage
 from .wire import (
     Annotation,
+    Audio,
+    AudioDelta,
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
@@ -22,12 +24,13 @@ from .wire import (
 
 
 class _Choice:
-    __slots__ = ("annotations", "code_runs", "content", "finish_reason", "images", "logprobs",
-                 "reasoning", "tool_calls")
+    __slots__ = ("annotations", "audio", "code_runs", "content", "finish_reason", "images",
+                 "logprobs", "reasoning", "tool_calls")
 
     def __init__(self) -> None:
         self.annotations: list[Annotation] = []
         self.images: list[ImageEntry] = []
+        self.audio: Audio | None = None
         self.code_runs: dict[int, CodeRun] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
@@ -55,6 +58,8 @@ class CompletionBuilder:
                 state.reasoning.append(text)
             state.annotations.extend(delta.get("annotations", ()))
             state.images.extend(delta.get("images", ()))
+            if (audio := delta.get("audio")) is not None:
+                _add_audio(state, audio)
             for run in delta.get("code_execution", ()):
                 merged = state.code_runs.setdefault(run["index"], {})
                 merged.update(run)
@@ -74,8 +79,8 @@ class CompletionBuilder:
             state = self._choices[index]
             message: Message = {
                 "role": "assistant",
-                "content": "".join(state.content) if state.content or not state.tool_calls
-                else None,
+                "content": "".join(state.content)
+                if state.content or not (state.tool_calls or state.audio) else None,
                 "refusal": None,
             }
             if state.reasoning:
@@ -84,6 +89,8 @@ class CompletionBuilder:
                 message["annotations"] = state.annotations
             if state.images:
                 message["images"] = state.images
+            if state.audio is not None:
+                message["audio"] = state.audio
             if state.code_runs:
                 message["code_execution"] = [state.code_runs[i] for i in sorted(state.code_runs)]
             if state.tool_calls:
@@ -103,3 +110,14 @@ class CompletionBuilder:
             "choices": choices,
             "usage": usage(translator.usage_metadata or {}),
         }
+
+
+def _add_audio(state: _Choice, piece: AudioDelta) -> None:
+    """Merge a piece of a spoken answer: its base64 strings join into the whole."""
+    if state.audio is None:
+        state.audio = {"id": "", "data": "", "expires_at": 0, "transcript": ""}
+    audio = state.audio
+    audio["id"] = piece.get("id", audio["id"])
+    audio["data"] += piece.get("data", "")
+    audio["transcript"] += piece.get("transcript", "")
+    audio["expires_at"] = piece.get("expires_at", audio["expires_at"])

@@ -8,6 +8,7 @@ from typing import Literal
 import orjson
 
 from . import tool_ids
+from .audio_output import AudioAnswer, is_audio
 from .code_execution import CodeRuns, render_code, render_result
 from .errors import AdapterError
 from .final_answer import FinishFunction
@@ -36,12 +37,14 @@ _PART_FIELDS = frozenset({"thought", "thoughtSignature", "partMetadata", "videoM
 class _Candidate:
     """What the translator remembers about one candidate (one OpenAI choice)."""
 
-    __slots__ = ("citations", "finished", "images", "role_sent", "runs", "text", "tool_calls")
+    __slots__ = ("audio", "citations", "finished", "images", "role_sent", "runs", "text",
+                 "tool_calls")
 
     def __init__(self) -> None:
         self.role_sent = False
         self.tool_calls = 0
         self.images = 0
+        self.audio: AudioAnswer | None = None  # a spoken answer, once Gemini speaks
         self.runs: CodeRuns | None = None  # code execution, once Gemini runs some
         self.finished = False
         self.text: list[str] = []  # the answer so far, for grounding offsets
@@ -56,7 +59,9 @@ class StreamTranslator:
     """
 
     def __init__(self, model: str, created: int, include_usage: bool = False,
-                 finish_function: FinishFunction | None = None) -> None:
+                 finish_function: FinishFunction | None = None,
+                 audio_format: str = "wav") -> None:
+        self.audio_format = audio_format  # of a spoken answer (audio_output.FORMATS)
         self.model = model
         self.finish_function = finish_function  # its call is the JSON answer, not a tool call
         self.created = created
@@ -122,6 +127,8 @@ class StreamTranslator:
         if reason:
             state.finished = True
             openai_reason = finish_reason(reason, state.tool_calls > 0)
+        if state.audio is not None and (audio := state.audio.delta(finished=bool(reason))):
+            delta["audio"] = audio
         result = candidate.get("logprobsResult")
         if not delta and openai_reason is None and result is None:
             return None
@@ -157,7 +164,10 @@ class StreamTranslator:
                                               state.tool_calls, seed))
                 state.tool_calls += 1
             elif (blob := part.get("inlineData")) is not None:
-                if not part.get("thought"):  # drafts an image model makes while thinking
+                if is_audio(blob):
+                    state.audio = state.audio or AudioAnswer(self.audio_format, self.created)
+                    state.audio.add(blob)
+                elif not part.get("thought"):  # drafts an image model makes while thinking
                     delta.setdefault("images", []).append(
                         image_entry(blob, part.get("thoughtSignature"), state.images))
                     state.images += 1

@@ -248,12 +248,31 @@ class Usage(TypedDict):
     completion_tokens_details: dict[str, int]  # reasoning_tokens, image_tokens
 
 
+class AudioDelta(TypedDict, total=False):
+    """A piece of a spoken answer (`delta.audio`): the first has the id, the last `expires_at`."""
+
+    id: str
+    data: str  # base64; the pieces' strings join into the whole
+    transcript: str
+    expires_at: int
+
+
+class Audio(TypedDict):
+    """A message's `audio`."""
+
+    id: str
+    data: str
+    expires_at: int
+    transcript: str
+
+
 class Delta(TypedDict, total=False):
     role: Literal["assistant"]
     content: str
     reasoning_content: str
     tool_calls: list[ToolCallDelta]
     images: list[ImageEntry]
+    audio: AudioDelta
     code_execution: list[CodeRun]
     annotations: list[Annotation]
 
@@ -283,6 +302,7 @@ class Message(TypedDict):
     reasoning_content: NotRequired[str]
     annotations: NotRequired[list[Annotation]]
     images: NotRequired[list[ImageEntry]]
+    audio: NotRequired[Audio]
     code_execution: NotRequired[list[CodeRun]]
     tool_calls: NotRequired[list[ToolCall]]
 
