@@ -17,6 +17,7 @@ removed (`request.model_id`). The rules, by family and generation (`gemini-<majo
   so they get what both accept: a thinking budget (Gemini 3 still takes one), placeholder
   signatures (earlier models ignore them), and no built-in tool or JSON answer beside functions.
 - Image models (`-image` in the id) answer with images as well as text.
+- Speaking models (`-tts` in the id) answer with audio alone.
 - Any other id (Gemma, a Gemini id without a generation, a name this adapter does not know): the
   rules of Gemini 2.x, which ask the least of a model.
 """
@@ -46,6 +47,7 @@ class Capabilities:
     image_output: bool  # answers with images (responseModalities TEXT and IMAGE by default)
     tools_beside_functions: frozenset[str]  # Gemini's own tools that go beside functions
     schema_beside_functions: bool  # a JSON answer (responseSchema) goes beside functions
+    audio_output: bool = False  # answers with audio alone (responseModalities AUDIO by default)
 
 
 def capabilities(model: str) -> Capabilities:
@@ -65,4 +67,5 @@ def capabilities(model: str) -> Capabilities:
         image_output=image,
         tools_beside_functions=frozenset(GEMINI_TOOLS) if current else frozenset(),
         schema_beside_functions=current,
+        audio_output="-tts" in model,
     )

@@ -22,11 +22,13 @@ _MODALITIES = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO"}
 
 def response_modalities(body: dict[str, Any], model: str) -> list[str] | None:
     """`generationConfig.responseModalities` for `modalities`; an image model answers with text
-    and images unless told otherwise. Audio goes alone: Gemini's speaking models refuse any other
-    modality beside it (OpenAI's clients ask for `["text", "audio"]`)."""
+    and images unless told otherwise, a speaking model with audio. Audio goes alone: Gemini's
+    speaking models refuse any other modality beside it (OpenAI's clients ask for
+    `["text", "audio"]`)."""
     modalities = body.get("modalities")
     if modalities is None:
-        return ["TEXT", "IMAGE"] if capabilities(model).image_output else None
+        can = capabilities(model)
+        return ["TEXT", "IMAGE"] if can.image_output else ["AUDIO"] if can.audio_output else None
     result = []
     for i, modality in enumerate(validate.array(modalities, "modalities")):
         if not isinstance(modality, str) or modality not in _MODALITIES:

@@ -39,6 +39,8 @@ def caps(family: str, generation: int | None, thinking: Literal["level", "budget
     ("gemini-3-flash-preview", caps("gemini", 3, "level", False, True, False, ALL_TOOLS)),
     ("gemini-3.1-pro-preview", caps("gemini", 3, "level", False, True, False, ALL_TOOLS)),
     ("gemini-3-pro-image-preview", caps("gemini", 3, "level", False, False, True, ALL_TOOLS)),
+    ("gemini-2.5-flash-preview-tts", dataclasses.replace(
+        caps("gemini", 2, "budget", True, False, False, NONE), audio_output=True)),
     ("gemini-exp-3-test", caps("gemini", 3, "level", False, True, False, ALL_TOOLS)),
     # Later generations behave like the newest this adapter knows.
     ("gemini-4-flash", caps("gemini", 4, "level", False, True, False, ALL_TOOLS)),
@@ -67,7 +69,7 @@ def test_capabilities_are_frozen() -> None:
 
 MODELS = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-image", "gemini-3-pro-preview",
           "gemini-3-pro-image-preview", "gemini-4-flash", "gemini-flash-latest",
-          "gemini-pro-latest", "gemini-exp-1206", "gemma-3-27b-it"]
+          "gemini-pro-latest", "gemini-exp-1206", "gemma-3-27b-it", "gemini-2.5-flash-preview-tts"]
 FOREIGN_CALL: list[dict[str, Any]] = [{"role": "user", "parts": [{"text": "Weather?"}]},
                 {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]}]
 
@@ -93,6 +95,7 @@ def test_placeholder_signatures_follow_capabilities(model: str) -> None:
 def test_image_output_follows_capabilities(model: str) -> None:
     modalities = response_modalities({}, model)
     assert (modalities == ["TEXT", "IMAGE"]) is capabilities(model).image_output
+    assert (modalities == ["AUDIO"]) is capabilities(model).audio_output
 
 
 @pytest.mark.parametrize("model", MODELS)
