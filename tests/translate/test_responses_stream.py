@@ -3,11 +3,10 @@ and final response, checked against the installed OpenAI SDK's models and its ow
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-
-import time
 
 import orjson
 import pytest
