@@ -221,21 +221,24 @@ def test_get_is_a_405(adapter_url: str) -> None:
     assert_openai_error(httpx.get(f"{adapter_url}/v1/embeddings"), 405)
 
 
-@pytest.mark.parametrize(("fixture", "status", "sdk_error"), [
-    ("error-404-model-not-found-embed.json", 404, openai.NotFoundError),
-    ("error-400-batch-embed-too-many-requests.json", 400, openai.BadRequestError),
-    ("error-429-resource-exhausted-retry-info-trimmed.json", 429, openai.RateLimitError),
-    ("error-403-permission-denied-service-disabled.json", 403, openai.PermissionDeniedError),
+@pytest.mark.parametrize(("fixture", "status", "sdk_error", "code"), [
+    ("error-404-model-not-found-embed.json", 404, openai.NotFoundError, "model_not_found"),
+    ("error-400-batch-embed-too-many-requests.json", 400, openai.BadRequestError, None),
+    ("error-429-resource-exhausted-retry-info-trimmed.json", 429, openai.RateLimitError,
+     "rate_limit_exceeded"),
+    ("error-403-permission-denied-service-disabled.json", 403, openai.PermissionDeniedError,
+     None),
 ])
 def test_upstream_errors_keep_status_and_message(client, fake: FakeGemini, fixture, status,
-                                                 sdk_error) -> None:
+                                                 sdk_error, code) -> None:
     fake.queue(Reply.error(fixture, status))
     with pytest.raises(sdk_error) as info:
         client.embeddings.create(model="nonexistent-model", input="x")
     error = fixture_json(fixture)["error"]
     assert info.value.status_code == status
     assert info.value.body["message"] == error["message"]
-    assert info.value.body["code"] == error["status"].lower()
+    assert info.value.code == code  # OpenAI's word; Gemini's status rides beside it
+    assert info.value.body["gemini_status"] == error["status"]
     assert fake.seen[0].path == "/v1beta/models/nonexistent-model:batchEmbedContents"
 
 
