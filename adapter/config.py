@@ -155,13 +155,19 @@ def _model_map(name: str, raw: str) -> dict[str, str]:
 
 
 _OFF = ("off", "none")  # what turns the response store off
+_POSTGRES = ("postgresql://", "postgres://")  # a response store on PostgreSQL
 
 
 def _store_location(name: str, raw: str) -> str:
-    """A file for the response store, or `off`/`none` (STORE_OFF)."""
+    """A file for the response store, a PostgreSQL URL, or `off`/`none` (STORE_OFF)."""
     value = raw.strip()
     if value.lower() in _OFF:
         return STORE_OFF
+    if value.lower().startswith(_POSTGRES):
+        return value
+    if "://" in value:
+        raise ValueError(f"{name} is a file, off, or a postgresql:// URL; got another URL "
+                         f"({value.partition('://')[0]}://...)")
     return os.path.expanduser(value)
 
 
@@ -243,6 +249,9 @@ class Settings:
     # total size of stored records (oldest go first)
     store_max_bytes: int = field(
         default=1024 * _MIB, metadata=_var("ADAPTER_STORE_MAX_BYTES", _positive_int, _in_bytes))
+    # connections to a PostgreSQL store, per process
+    store_pool_size: int = field(default=10,
+                                 metadata=_var("ADAPTER_STORE_POOL_SIZE", _positive_int))
     # retries of a refused upstream call, before anything was streamed
     retries: int = field(default=2, metadata=_var("ADAPTER_RETRIES", _whole_number))
     # longest RetryInfo wait honoured; longer goes to the client
@@ -300,9 +309,17 @@ class Settings:
     @property
     def store_file(self) -> str | None:
         """The response store's SQLite file, or None when storing is off (STORE_OFF, `none` or
-        empty)."""
+        empty) or on PostgreSQL."""
         location = str(self.store_path).strip()
-        return None if not location or location.lower() in _OFF else location
+        if not location or location.lower() in _OFF or self.store_url is not None:
+            return None
+        return location
+
+    @property
+    def store_url(self) -> str | None:
+        """The response store's PostgreSQL URL, or None when it is not on PostgreSQL."""
+        location = str(self.store_path).strip()
+        return location if location.lower().startswith(_POSTGRES) else None
 
 
 def documented_defaults() -> dict[str, str | None]:

@@ -28,6 +28,9 @@ overshot by what was saved since the last prune.
 Files of earlier versions (a `responses` table only) are migrated on open: their records get a
 metadata row with no owner, so nobody can read or continue them; they count towards the limits
 and expire like any other record.
+
+`store_postgres.PostgresStore` keeps the same records, by the same rules, in PostgreSQL, for
+replicas on several hosts; `open_store` picks it for a `postgresql://` ADAPTER_STORE.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import orjson
 
 from .config import Settings
+from .translate.errors import AdapterError
 
 T = TypeVar("T")
 log = logging.getLogger("adapter.store")
@@ -124,6 +128,38 @@ class ChainError(Exception):
         self.code = code
 
 
+class StoreUnavailable(AdapterError):
+    """The store cannot be reached now (its server is down, say): a 503 for the request that
+    needed it; the store itself recovers when its server is back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 503, code="store_unavailable")
+
+
+def chain_bodies(response_id: str, owner: str, max_chain: int,
+                 rows: list[tuple[str, str | None, str | None, int | None, bytes | None]]
+                 ) -> list[bytes] | None:
+    """The bodies of a conversation, first to last, from the rows a chain walk found: (id,
+    owner, parent, depth, body) from `response_id` back, a missing record's row all None but its
+    id. None when the walk found nothing (no such record of `owner`'s); ChainError when the
+    conversation cannot be continued (too long, or a record of it is gone or another's)."""
+    if not rows:
+        return None
+    if (rows[0][3] or 0) + 1 >= max_chain:
+        raise ChainError(f"The conversation that response {response_id!r} ends has reached "
+                         f"{max_chain} responses, the most this adapter chains; "
+                         "start a new one (send the history as input).",
+                         "conversation_too_long")
+    bodies = []
+    for record_id, record_owner, parent, _, body in rows:
+        if body is None or record_owner not in (owner, None):
+            raise _gone(response_id, record_id)
+        bodies.append(body)
+        if parent is None:
+            return bodies[::-1]
+    raise _gone(response_id, str(rows[-1][2]))  # longer than the walk goes
+
+
 @runtime_checkable
 class ResponseStore(Protocol):
     async def save(self, response_id: str, record: dict[str, Any], *, owner: str,
@@ -131,6 +167,7 @@ class ResponseStore(Protocol):
     async def load(self, response_id: str, owner: str) -> dict[str, Any] | None: ...
     async def chain(self, response_id: str, owner: str) -> list[dict[str, Any]] | None: ...
     async def delete(self, response_id: str, owner: str) -> bool: ...  # True if it existed
+    async def ping(self) -> bool: ...  # can it be reached now (readiness); never raises
     async def aclose(self) -> None: ...
 
 
@@ -149,6 +186,9 @@ class NullStore:
 
     async def delete(self, response_id: str, owner: str) -> bool:
         return False
+
+    async def ping(self) -> bool:
+        return True
 
     async def aclose(self) -> None:
         return None
@@ -236,6 +276,10 @@ class SQLiteStore:
     async def prune(self) -> None:
         """Delete expired records and the oldest beyond max_records and max_bytes now."""
         await asyncio.to_thread(self._locked, self._prune)
+
+    async def ping(self) -> bool:
+        """A local file: reachable whenever this process runs."""
+        return True
 
     async def aclose(self) -> None:
         """Close this process's connection (a later call opens it again)."""
@@ -336,21 +380,7 @@ class SQLiteStore:
     def _chain(self, response_id: str, owner: str) -> list[bytes] | None:
         rows = self._connection().execute(
             _CHAIN, (response_id, owner, self._cutoff(), self.max_chain)).fetchall()
-        if not rows:
-            return None
-        if rows[0][3] + 1 >= self.max_chain:
-            raise ChainError(f"The conversation that response {response_id!r} ends has reached "
-                             f"{self.max_chain} responses, the most this adapter chains; "
-                             "start a new one (send the history as input).",
-                             "conversation_too_long")
-        bodies = []
-        for record_id, record_owner, parent, _, body in rows:
-            if body is None or record_owner not in (owner, None):
-                raise _gone(response_id, record_id)
-            bodies.append(body)
-            if parent is None:
-                return bodies[::-1]
-        raise _gone(response_id, rows[-1][2])  # longer than the walk goes
+        return chain_bodies(response_id, owner, self.max_chain, rows)
 
     def _delete(self, response_id: str, owner: str) -> bool:
         """Delete the record, or only hide it (owner NULL) while later records need its items.
@@ -405,7 +435,13 @@ class SQLiteStore:
 
 
 def open_store(settings: Settings) -> ResponseStore:
-    """The store the settings ask for: SQLite at settings.store_path, or none when it is off."""
+    """The store the settings ask for: PostgreSQL at a `postgresql://` ADAPTER_STORE, SQLite at
+    a file, or none when it is off."""
+    if settings.store_url is not None:
+        from .store_postgres import PostgresStore  # asyncpg only when it is used
+        return PostgresStore(settings.store_url, settings.store_retention_seconds,
+                             settings.store_max_records, max_bytes=settings.store_max_bytes,
+                             pool_size=settings.store_pool_size)
     path = settings.store_file
     if path is None:
         return NullStore()

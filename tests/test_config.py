@@ -63,6 +63,7 @@ MALFORMED: dict[str, list[str]] = {
     **{name: WHOLE_POSITIVE for name in (
         "ADAPTER_FETCH_MAX_BYTES", "ADAPTER_FETCH_MAX_COUNT", "ADAPTER_FETCH_MAX_TOTAL_BYTES",
         "ADAPTER_FETCH_CONCURRENCY", "ADAPTER_STORE_MAX_RECORDS", "ADAPTER_STORE_MAX_BYTES",
+        "ADAPTER_STORE_POOL_SIZE",
         "ADAPTER_MAX_STREAMS", "ADAPTER_MAX_BODY_BYTES")},
 }
 # Variables any text is a value of: keys, URLs, paths, flags (anything but 1/true/yes is off).
