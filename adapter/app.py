@@ -17,6 +17,8 @@ from starlette.routing import Route
 
 from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
+from .fleet import Fleet
+from .limits import LimitCheck, Limits
 from .media import MediaFetcher, is_public
 from .memory import Trimmer
 from .observability import Metrics, Observability
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None,
         transport = upstream_transport(settings)
 
     metrics = Metrics()
+    fleet = Fleet(settings.redis_url, metrics.registry)  # Redis-shared state, or its own
+    limits = Limits(settings, fleet)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,6 +102,8 @@ def create_app(settings: Settings | None = None,
                                  fetched=trimmer.note)
             store = open_store(settings)
             keys = UpstreamKeys(settings)
+            await fleet.start(keys.pool)
+            app.state.fleet = fleet  # fleet.healthy / await fleet.ping(): Redis reachable
             app.state.adapter = AdapterState(
                 settings=settings,
                 gemini=GeminiClient(
@@ -119,12 +125,15 @@ def create_app(settings: Settings | None = None,
             finally:
                 await media.aclose()
                 await store.aclose()
+                await fleet.aclose()
                 metrics.close()
 
     # Outermost, so that 401s and every other answer are logged and counted too.
     middleware = [Middleware(Observability, settings=settings, metrics=metrics)]
     if settings.adapter_api_keys:
         middleware.append(Middleware(ClientKeyCheck, keys=settings.adapter_api_keys))
+    if limits.enabled:  # after the key check: only the adapter's own keys are counted
+        middleware.append(Middleware(LimitCheck, limits=limits))
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),

@@ -158,6 +158,31 @@ _OFF = ("off", "none")  # what turns the response store off
 _POSTGRES = ("postgresql://", "postgres://")  # a response store on PostgreSQL
 
 
+_LIMIT_NAMES = ("rpm", "tpm", "streams")
+
+
+def _key_limits(name: str, raw: str) -> dict[str, dict[str, int]]:
+    """`key:rpm=60,tpm=100000,streams=4;key:...` -> {key: {"rpm": 60, ...}}: per client key,
+    the limits it sets (a limit left out takes the default; 0 is none)."""
+    table: dict[str, dict[str, int]] = {}
+    for entry in raw.split(";"):
+        if not entry.strip():
+            continue
+        key, sep, spec = entry.strip().rpartition(":")
+        limits: dict[str, int] = {}
+        for part in spec.split(","):
+            limit, equals, value = part.strip().partition("=")
+            if limit not in _LIMIT_NAMES or not equals or not value.isdigit():
+                limits = {}
+                break
+            limits[limit] = int(value)
+        if not sep or not key.strip() or not limits:
+            raise ValueError(f"{name} entries look like key:rpm=60,tpm=100000,streams=4 "
+                             f"(any of rpm, tpm, streams), separated by ';'; got {entry!r}")
+        table[key.strip()] = limits
+    return table
+
+
 def _store_location(name: str, raw: str) -> str:
     """A file for the response store, a PostgreSQL URL, or `off`/`none` (STORE_OFF)."""
     value = raw.strip()
@@ -274,6 +299,16 @@ class Settings:
     # seconds in-flight streams may finish after SIGTERM
     shutdown_grace: float = field(default=30.0,
                                   metadata=_var("ADAPTER_SHUTDOWN_GRACE", _positive_number))
+    # Redis for state shared by every replica (key rests and refusals, client limits)
+    redis_url: str | None = field(default=None,
+                                  metadata=_var("ADAPTER_REDIS_URL", lambda _, raw: raw.strip()))
+    # per client key, by default (0: no limit): requests a minute, tokens a minute, streams
+    limit_rpm: int = field(default=0, metadata=_var("ADAPTER_LIMIT_RPM", _whole_number))
+    limit_tpm: int = field(default=0, metadata=_var("ADAPTER_LIMIT_TPM", _whole_number))
+    limit_streams: int = field(default=0, metadata=_var("ADAPTER_LIMIT_STREAMS", _whole_number))
+    # client key -> the limits it sets apart from the defaults
+    key_limits: dict[str, dict[str, int]] = field(
+        default_factory=dict, metadata=_var("ADAPTER_KEY_LIMITS", _key_limits))
     # the access log: "text" (key=value) or "json"
     log_format: str = field(default="text",
                             metadata=_var("ADAPTER_LOG_FORMAT", _choice("text", "json")))
@@ -304,7 +339,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a response or a log line."""
-        return (*self.gemini_api_keys, *self.adapter_api_keys)
+        return (*self.gemini_api_keys, *self.adapter_api_keys, *self.key_limits)
 
     @property
     def store_file(self) -> str | None:

@@ -55,6 +55,10 @@ MALFORMED: dict[str, list[str]] = {
     "ADAPTER_UPSTREAM": ["live", "gemini,replay"],
     "ADAPTER_LOG_FORMAT": ["xml", "text json"],
     "ADAPTER_RETRIES": ["-1", "two", "1.5", "\u00b2"],
+    **{name: ["-1", "two", "1.5"] for name in (
+        "ADAPTER_LIMIT_RPM", "ADAPTER_LIMIT_TPM", "ADAPTER_LIMIT_STREAMS")},
+    "ADAPTER_KEY_LIMITS": ["team-a", "team-a:rpm", "team-a:rpm=x", "team-a:rps=5", ":rpm=5",
+                           "team-a:rpm=5;team-b"],
     "ADAPTER_MODEL_MAP": ["gpt-4o", "=gemini-2.5-pro", "gpt-4o=", "a=b,c"],
     **{name: NUMBERS for name in (
         "ADAPTER_CONNECT_TIMEOUT", "ADAPTER_READ_TIMEOUT", "ADAPTER_FIRST_BYTE_TIMEOUT",
@@ -69,7 +73,8 @@ MALFORMED: dict[str, list[str]] = {
 # Variables any text is a value of: keys, URLs, paths, flags (anything but 1/true/yes is off).
 TAKES_ANY_TEXT = {"GEMINI_API_KEY", "GEMINI_BASE_URL", "ADAPTER_API_KEYS", "ADAPTER_REPLAY_DIR",
                   "ADAPTER_REPLAY_TIMING", "ADAPTER_REPLAY_FALLTHROUGH", "ADAPTER_RECORD_DIR",
-                  "ADAPTER_FETCH_ALLOW_PRIVATE", "ADAPTER_STORE", "ADAPTER_LOG_BODIES"}
+                  "ADAPTER_FETCH_ALLOW_PRIVATE", "ADAPTER_STORE", "ADAPTER_LOG_BODIES",
+                  "ADAPTER_REDIS_URL"}
 
 
 def test_every_variable_is_in_one_of_the_tables_above() -> None:
@@ -103,7 +108,8 @@ class CountingEnv(dict[str, str]):
 
 def test_each_variable_is_read_once() -> None:
     env = CountingEnv({name: "1" for name in documented_defaults()} | {
-        "ADAPTER_UPSTREAM": "gemini", "ADAPTER_LOG_FORMAT": "json", "ADAPTER_MODEL_MAP": "a=b"})
+        "ADAPTER_UPSTREAM": "gemini", "ADAPTER_LOG_FORMAT": "json", "ADAPTER_MODEL_MAP": "a=b",
+        "ADAPTER_KEY_LIMITS": "k:rpm=1"})
     Settings.from_env(env)
     assert {name: env.reads[name] for name in documented_defaults()} == {
         name: 1 for name in documented_defaults()}

@@ -26,7 +26,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def pool(clock: Clock) -> KeyPool:
-    return KeyPool(KEYS, clock=clock)
+    return KeyPool(KEYS, clock=clock, start=0)
 
 
 def take(pool: KeyPool, n: int) -> list[str]:
@@ -36,6 +36,41 @@ def take(pool: KeyPool, n: int) -> list[str]:
 def test_round_robin(pool: KeyPool) -> None:
     assert take(pool, 7) == [*KEYS, *KEYS, "key-a"]
     assert pool.ready_count() == 3
+
+
+def test_each_pool_starts_its_turn_at_a_random_key() -> None:
+    firsts = {KeyPool(KEYS).next() for _ in range(60)}
+    assert firsts == set(KEYS)  # each missed with probability (2/3)^60
+
+
+def test_what_other_replicas_learnt_is_merged(pool: KeyPool, clock: Clock) -> None:
+    pool.merge({"key-a": 5.0}, {"key-c"})
+    assert take(pool, 3) == ["key-b"] * 3
+    pool.merge({"key-a": 1.0}, set())  # a shorter rest does not cut the one it has short
+    clock.now += 4.9
+    assert pool.ready_count() == 1
+    clock.now += 0.1
+    assert sorted(take(pool, 2)) == ["key-a", "key-b"]
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str, object]] = []
+
+    def rested(self, key: str, seconds: float) -> None:
+        self.heard.append(("rested", key, seconds))
+
+    def refused(self, key: str, reason: str) -> None:
+        self.heard.append(("refused", key, reason))
+
+
+def test_the_listener_hears_what_this_process_learnt(pool: KeyPool) -> None:
+    pool.listener = listener = Listener()
+    pool.rest("key-a", None)
+    pool.refuse("key-b", "403")
+    pool.refuse("key-b", "403")
+    pool.merge({}, {"key-c"})  # learnt from the fleet: not told back
+    assert listener.heard == [("rested", "key-a", DEFAULT_REST), ("refused", "key-b", "403")]
 
 
 def test_owns_only_its_keys(pool: KeyPool) -> None:
@@ -94,7 +129,7 @@ def test_when_every_key_was_refused_the_next_in_turn(pool: KeyPool) -> None:
 
 def test_logs_name_keys_by_fingerprint_only(caplog: pytest.LogCaptureFixture) -> None:
     secret = "AIzaSyD-a-real-looking-key-000000000042"
-    pool = KeyPool((secret,))
+    pool = KeyPool((secret,), start=0)
     with caplog.at_level(logging.WARNING, logger="adapter.keys"):
         pool.rest(secret, 3.0)
         pool.refuse(secret, "403")

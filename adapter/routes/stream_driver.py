@@ -18,6 +18,7 @@ from typing import Protocol
 
 from starlette.responses import Response
 
+from ..limits import stream_started
 from ..replies import EventStreamResponse, JSONResponse
 from ..translate.errors import AdapterError
 from ..translate.stream import StreamTranslator
@@ -78,6 +79,8 @@ async def answer(state: AdapterState, model: str, content: bytes, key: str,
     """Call Gemini with `content` (from `encode_body`) and answer the client through `output`.
 
     `save` runs once the answer is complete, before its last bytes go out (Responses' store)."""
+    if stream:
+        await stream_started()  # the client key's stream limit, released when the response ends
     upstream = await state.gemini.open_stream(model, content, key)
     batches: Batches = upstream.batches()
     if not stream:
