@@ -22,7 +22,7 @@ from .servers import free_port
 UNPRIVILEGED = "nobody"
 
 
-def _bin_dir() -> Path | None:
+def postgres_bin_dir() -> Path | None:
     """Where initdb and pg_ctl are: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
     if (initdb := shutil.which("initdb")) and shutil.which("pg_ctl"):
         return Path(initdb).parent
@@ -77,7 +77,7 @@ class RealPostgres:
 @contextmanager
 def running_postgres() -> Iterator[RealPostgres]:
     """A PostgreSQL server for the block (skips the test when PostgreSQL is not installed)."""
-    bin_dir = _bin_dir()
+    bin_dir = postgres_bin_dir()
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (initdb and pg_ctl not found on PATH nor in "
                     "/usr/lib/postgresql/*/bin): apt-get install postgresql")
