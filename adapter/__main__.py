@@ -24,6 +24,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(
+        "--backlog", type=int, default=None,
+        help="connections the kernel queues before they are accepted (env ADAPTER_BACKLOG, "
+             "default 2048; the kernel caps it at net.core.somaxconn)")
+    parser.add_argument(
         "--record", metavar="DIR", default=None,
         help="write every upstream exchange into DIR as it happens (env ADAPTER_RECORD_DIR)")
     parser.add_argument(
@@ -70,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["ADAPTER_REPLAY_TIMING"] = "1"
     if args.replay_fallthrough:
         os.environ["ADAPTER_REPLAY_FALLTHROUGH"] = "1"
+    if args.backlog is not None:
+        os.environ["ADAPTER_BACKLOG"] = str(args.backlog)
     try:
         settings = Settings.from_env()
         if settings.upstream == "replay":
@@ -88,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        backlog=settings.backlog,
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=logging_config(args.log_level),

@@ -22,6 +22,7 @@ from .limits import LimitCheck, Limits
 from .media import MediaFetcher, is_public
 from .memory import Trimmer
 from .observability import Metrics, Observability
+from .readiness import Readiness, drain_on_sigterm
 from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
 from .replies import JSONResponse, error_response, plain_error
@@ -82,9 +83,10 @@ def create_app(settings: Settings | None = None,
     if transport is None:
         transport = upstream_transport(settings)
 
-    metrics = Metrics()
+    metrics = Metrics(settings.replica_name)
     fleet = Fleet(settings.redis_url, metrics.registry)  # Redis-shared state, or its own
     limits = Limits(settings, fleet)
+    readiness = Readiness(settings.replica_name)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -119,10 +121,14 @@ def create_app(settings: Settings | None = None,
                 store=store,
                 trimmer=trimmer,
             )
+            undo_drain = drain_on_sigterm(readiness, settings.drain_delay)
+            readiness.started()
             try:
                 async with trimmer.running():
                     yield
             finally:
+                if undo_drain is not None:
+                    undo_drain()
                 await media.aclose()
                 await store.aclose()
                 await fleet.aclose()
@@ -137,6 +143,7 @@ def create_app(settings: Settings | None = None,
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/ready", readiness.endpoint, methods=["GET"]),
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
@@ -114,6 +115,17 @@ def _positive_number(name: str, raw: str) -> float:
         raise ValueError(f"{name} must be a positive number, got {raw!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+def _seconds_or_zero(name: str, raw: str) -> float:
+    """A number of seconds, zero or more."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (0 or more), got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number (0 or more), got {raw!r}")
     return value
 
 
@@ -309,6 +321,16 @@ class Settings:
     # client key -> the limits it sets apart from the defaults
     key_limits: dict[str, dict[str, int]] = field(
         default_factory=dict, metadata=_var("ADAPTER_KEY_LIMITS", _key_limits))
+    # after SIGTERM: seconds /ready fails while requests are still served, before the listener
+    # closes (0: close at once)
+    drain_delay: float = field(default=5.0,
+                               metadata=_var("ADAPTER_DRAIN_DELAY", _seconds_or_zero))
+    # connections the kernel queues before the adapter accepts them (capped by somaxconn)
+    backlog: int = field(default=2048, metadata=_var("ADAPTER_BACKLOG", _positive_int))
+    # this replica's name, in every access line and in /metrics
+    replica_name: str = field(default_factory=socket.gethostname,
+                              metadata=_var("ADAPTER_REPLICA_NAME", lambda _, raw: raw.strip(),
+                                            lambda _: "the host name"))
     # the access log: "text" (key=value) or "json"
     log_format: str = field(default="text",
                             metadata=_var("ADAPTER_LOG_FORMAT", _choice("text", "json")))

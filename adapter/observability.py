@@ -52,6 +52,8 @@ _CLIENT_ID = re.compile(rb"[!#-\[\]-~]{1,128}")
 _PLAIN = re.compile(r"[A-Za-z0-9._:/@+=-]*")  # text-format values written without quotes
 MAX_MODEL_LABELS = 100  # distinct `model` label values per process; more count as "other"
 MAX_BODY_LOG = 64 * 1024  # characters of each body logged with ADAPTER_LOG_BODIES
+# Probes, asked every few seconds by load balancers and Kubernetes: counted, never logged.
+UNLOGGED_PATHS = frozenset({"/health", "/ready"})
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
@@ -147,7 +149,7 @@ class Metrics:
     """The adapter's Prometheus metrics, for one app (single process) or every worker
     (multi-process mode: PROMETHEUS_MULTIPROC_DIR set before prometheus_client is imported)."""
 
-    def __init__(self) -> None:
+    def __init__(self, replica: str) -> None:
         self.multiprocess = values.ValueClass is not values.MutexValue
         # In multi-process mode every value lives in a file of the process; /metrics reads them
         # all, so the metrics need no registry here. Otherwise each app has its own registry.
@@ -180,6 +182,12 @@ class Metrics:
         self.slots = Gauge("adapter_upstream_slots_in_use",
                            "Upstream calls holding one of the ADAPTER_MAX_STREAMS slots.",
                            multiprocess_mode="livesum", registry=registry)
+        # The replica's name as an info metric (Prometheus' way for a constant of the target, to
+        # join on `instance`), rather than a label on every series.
+        self.replica_info = Gauge(
+            "adapter_replica_info", "This replica's name (ADAPTER_REPLICA_NAME).", ["replica"],
+            multiprocess_mode="max", registry=registry)
+        self.replica_info.labels(replica).set(1)
         self._models: set[str] = set()
         self._series: dict[tuple[str, str, str], _Series] = {}
 
@@ -280,6 +288,8 @@ class Observability:
         self.json = settings.log_format == "json"
         self.bodies = settings.log_bodies
         self.secrets = settings.secrets
+        self.replica = settings.replica_name
+        self.replica_text = _text(settings.replica_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -358,7 +368,7 @@ class Observability:
             if record.translator is not None and (skipped := record.translator.skipped):
                 log.warning("request %s: Gemini sent parts this adapter does not translate: %s",
                             record.request_id.decode(), ", ".join(sorted(skipped)))
-            if access_log.isEnabledFor(logging.INFO):
+            if access_log.isEnabledFor(logging.INFO) and record.path not in UNLOGGED_PATHS:
                 # Logger.info less its search of the stack for the caller: a third cheaper.
                 access_log.handle(access_log.makeRecord(
                     access_log.name, logging.INFO, __file__, 0,
@@ -381,6 +391,7 @@ class Observability:
         if self.json:
             fields = {
                 "time": stamp,
+                "replica": self.replica,
                 "request_id": record.request_id.decode(),
                 "method": record.method,
                 "path": record.path,
@@ -408,7 +419,8 @@ class Observability:
             f"duration_ms={duration * 1000:.2f} "
             f"tokens_in={'-' if tokens[0] is None else tokens[0]} "
             f"tokens_out={'-' if tokens[1] is None else tokens[1]} "
-            f"retries={record.retries} complete={'true' if record.complete else 'false'}")
+            f"retries={record.retries} complete={'true' if record.complete else 'false'} "
+            f"replica={self.replica_text}")
         if bodies:
             line += "".join(f" {name}={_text(value)}" for name, value in bodies.items())
         return line

@@ -29,6 +29,7 @@ def adapter_process(*args: str, env: dict[str, str] | None = None,
     port = free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("GEMINI_", "ADAPTER_"))}
+    environ["ADAPTER_DRAIN_DELAY"] = "0"  # stopped at once, unless a test asks for the drain
     environ.update(env or {})
     sink = output.open("wb") if output is not None else subprocess.PIPE
     process = subprocess.Popen(

@@ -60,6 +60,7 @@ MALFORMED: dict[str, list[str]] = {
     "ADAPTER_KEY_LIMITS": ["team-a", "team-a:rpm", "team-a:rpm=x", "team-a:rps=5", ":rpm=5",
                            "team-a:rpm=5;team-b"],
     "ADAPTER_MODEL_MAP": ["gpt-4o", "=gemini-2.5-pro", "gpt-4o=", "a=b,c"],
+    "ADAPTER_DRAIN_DELAY": ["abc", "-1", "nan", "inf", "10s"],
     **{name: NUMBERS for name in (
         "ADAPTER_CONNECT_TIMEOUT", "ADAPTER_READ_TIMEOUT", "ADAPTER_FIRST_BYTE_TIMEOUT",
         "ADAPTER_FETCH_TIMEOUT", "ADAPTER_RETRY_MAX_WAIT", "ADAPTER_QUEUE_TIMEOUT",
@@ -68,13 +69,13 @@ MALFORMED: dict[str, list[str]] = {
         "ADAPTER_FETCH_MAX_BYTES", "ADAPTER_FETCH_MAX_COUNT", "ADAPTER_FETCH_MAX_TOTAL_BYTES",
         "ADAPTER_FETCH_CONCURRENCY", "ADAPTER_STORE_MAX_RECORDS", "ADAPTER_STORE_MAX_BYTES",
         "ADAPTER_STORE_POOL_SIZE",
-        "ADAPTER_MAX_STREAMS", "ADAPTER_MAX_BODY_BYTES")},
+        "ADAPTER_MAX_STREAMS", "ADAPTER_MAX_BODY_BYTES", "ADAPTER_BACKLOG")},
 }
 # Variables any text is a value of: keys, URLs, paths, flags (anything but 1/true/yes is off).
 TAKES_ANY_TEXT = {"GEMINI_API_KEY", "GEMINI_BASE_URL", "ADAPTER_API_KEYS", "ADAPTER_REPLAY_DIR",
                   "ADAPTER_REPLAY_TIMING", "ADAPTER_REPLAY_FALLTHROUGH", "ADAPTER_RECORD_DIR",
                   "ADAPTER_FETCH_ALLOW_PRIVATE", "ADAPTER_STORE", "ADAPTER_LOG_BODIES",
-                  "ADAPTER_REDIS_URL"}
+                  "ADAPTER_REPLICA_NAME", "ADAPTER_REDIS_URL"}
 
 
 def test_every_variable_is_in_one_of_the_tables_above() -> None:
