@@ -66,6 +66,10 @@ def test_postgres_stopped_then_back(url: str, postgres: RealPostgres, fake: Fake
         for answer in needs_store:
             error = assert_openai_error(answer, 503)
             assert (error["type"], error["code"]) == ("server_error", "store_unavailable")
+        streamed = create(url, stream=True)  # the answer streams, then its save fails
+        assert streamed.status_code == 200
+        assert "event: response.failed" in streamed.text
+        assert '"code":"store_unavailable"' in streamed.text.replace(" ", "")
         assert create(url, store=False).status_code == 200  # needs no store
         chat = httpx.post(f"{url}/v1/chat/completions", headers=KEY, timeout=20,
                           json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
