@@ -24,6 +24,8 @@ from adapter.config import documented_defaults
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import Running, adapter_process
 from ..real_haproxy import haproxy
+from ..real_postgres import running_postgres
+from ..real_redis import real_redis
 from .helpers import SERVER_KEY, Echo, assert_openai_error
 
 MODEL = "gemini-2.5-flash"
@@ -55,7 +57,8 @@ class Fleet:
 
     def _run(self, index: int) -> Running:
         """Start replica `index`, with its own SQLite file unless the env names a store."""
-        env = {"ADAPTER_STORE": str(self.home / f"replica-{index}.sqlite3"), **self.env}
+        env = {"ADAPTER_STORE": str(self.home / f"replica-{index}.sqlite3"),
+               "ADAPTER_REPLICA_NAME": f"replica-{index}", **self.env}
         return self.stacks[index].enter_context(adapter_process(
             env=env, output=self.home / f"replica-{index}-{time.monotonic_ns()}.log"))
 
@@ -74,7 +77,8 @@ class Fleet:
 
 def fleet(fake_url: str, home: Path, **env: str) -> Iterator[Fleet]:
     replicas = Fleet({"GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": SERVER_KEY,
-                      "ADAPTER_API_KEYS": f"{ALICE},{BOB}", "ADAPTER_RETRIES": "1", **env}, home)
+                      "ADAPTER_API_KEYS": f"{ALICE},{BOB}", "ADAPTER_RETRIES": "1",
+                      "ADAPTER_DRAIN_DELAY": "0", **env}, home)
     try:
         yield replicas
     finally:
@@ -214,3 +218,80 @@ def test_rolling_restart_under_streaming_load_fails_no_request(
     assert [failure for streamer in streamers for failure in streamer.failures] == []
     assert sum(streamer.complete for streamer in streamers) > 20
     assert all(served[server] > count for server, count in served_since.items()), served
+
+
+@pytest.fixture(scope="module")
+def shared_fleet(fake_server: tuple[FakeGemini, str],
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """Every replica stores Responses in one real PostgreSQL and shares key state on one real
+    Redis."""
+    with running_postgres() as postgres, real_redis() as redis:
+        yield from fleet(fake_server[1], tmp_path_factory.mktemp("shared"),
+                         GEMINI_API_KEY=f"{LIMITED_KEY},{HEALTHY_KEY}",
+                         ADAPTER_STORE=postgres.url(), ADAPTER_REDIS_URL=redis.url)
+
+
+def test_with_redis_a_rest_is_learned_once_for_the_fleet(
+        shared_fleet: Fleet, fake: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One replica meets the 429 and rests the key in Redis; the others, reading the shared
+    state (every 0.5 s), never try it: Gemini sees exactly one 429 for the fleet."""
+    monkeypatch.setattr(fake, "replies", limited_key_refused(fake))
+    first, *others = shared_fleet.urls
+    for _ in range(2):  # whichever key it starts on (at random), it tries both
+        assert chat(first).status_code == 200
+    assert [upstream_key(seen) for seen in fake.seen].count(LIMITED_KEY) == 1
+    time.sleep(1.2)  # two reads of the shared state
+    for url in others:
+        for _ in range(2):
+            answer = chat(url)
+            assert answer.status_code == 200, answer.text
+    tried = [upstream_key(seen) for seen in fake.seen]
+    assert tried.count(LIMITED_KEY) == 1
+    assert tried.count(HEALTHY_KEY) == 2 * REPLICAS
+
+
+def test_shared_store_carries_a_conversation_across_replicas(
+        shared_fleet: Fleet, fake: FakeGemini) -> None:
+    """A conversation through haproxy, each request on the next replica: create, follow-up,
+    GET, input_items, DELETE; then it is gone on every replica. Another key finds nothing on
+    any replica."""
+    with haproxy(shared_fleet.urls) as balancer:
+        landed: list[str] = []
+
+        def via(method: str, path: str, key: str = ALICE, **body: Any) -> httpx.Response:
+            before = balancer.served()
+            answer = httpx.request(method, f"{balancer.url}/v1/responses{path}",
+                                   headers=auth(key), timeout=20,
+                                   json={"model": MODEL, **body} if body else None)
+            landed.extend(server for server, count in balancer.served().items()
+                          if count > before[server])
+            return answer
+
+        created = via("POST", "", input="remember 7 March")
+        assert created.status_code == 200, created.text
+        first = created.json()["id"]
+        follow_up = via("POST", "", input="and then?", previous_response_id=first)
+        assert follow_up.status_code == 200, follow_up.text
+        assert "remember 7 March" in str(fake.seen[-1].body)  # the history went upstream
+        second = follow_up.json()["id"]
+        got = via("GET", f"/{second}")
+        assert (got.status_code, got.json()["id"]) == (200, second)
+        items = via("GET", f"/{second}/input_items")
+        assert items.status_code == 200, items.text
+        assert len(landed) == 4 and len(set(landed[:3])) == REPLICAS, landed
+
+        for url in shared_fleet.urls:  # another key: 404 everywhere, as for an unknown id
+            for method, path in [("GET", ""), ("GET", "/input_items"), ("DELETE", "")]:
+                answer = httpx.request(method, f"{url}/v1/responses/{first}{path}",
+                                       headers=auth(BOB))
+                assert assert_openai_error(answer, 404)["code"] == "not_found"
+            other = create(url, BOB, input="and then?", previous_response_id=first)
+            assert assert_openai_error(other, 400)["code"] == "previous_response_not_found"
+
+        deleted = via("DELETE", f"/{second}")
+        assert (deleted.status_code, deleted.json()["deleted"]) == (200, True), deleted.text
+    for url in shared_fleet.urls:
+        for path in ["", "/input_items"]:
+            answer = httpx.get(f"{url}/v1/responses/{second}{path}", headers=auth(ALICE))
+            assert assert_openai_error(answer, 404)["code"] == "not_found"
+        assert httpx.get(f"{url}/v1/responses/{first}", headers=auth(ALICE)).status_code == 200
