@@ -12,6 +12,10 @@ COPY fixtures/recordings ./fixtures/recordings
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /var/lib/adapter --create-home adapter
 USER adapter
+# The SQLite response store (ADAPTER_STORE above): a volume, so that stored responses outlive the
+# container (`docker run -v adapter-data:/var/lib/adapter ...`). Declared after the directory is
+# made, so a new named volume starts owned by the adapter user. Unused with a PostgreSQL store.
+VOLUME ["/var/lib/adapter"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
