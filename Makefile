@@ -11,7 +11,7 @@ CODEX_VERSION := 0.169.0
 NODE_DIR := .cache/node
 CODEX_STAMP := $(NODE_DIR)/.codex-$(CODEX_VERSION).installed
 
-.PHONY: run replay test lint bench bench-faults bench-hostile clean codex
+.PHONY: run replay test lint services bench bench-faults bench-hostile clean codex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,26 @@ lint: $(STAMP)
 	$(BIN)/ruff check adapter tests
 	$(BIN)/mypy
 
-test: lint $(CODEX_STAMP)
+# The real servers the integration tests start and stop themselves (PostgreSQL, Redis, haproxy),
+# installed from the distribution's packages when a binary is missing. Best effort: this step never
+# fails the build (not Debian, no root and no password-less sudo, no network: those tests skip
+# and say why), and costs nothing when all three are there.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
+services:
+	@missing=""; \
+	{ ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; } >/dev/null 2>&1 \
+		|| missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null 2>&1 \
+		|| missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (for the integration tests on real servers)"; \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+			-y -qq --no-install-recommends $$missing; } \
+		|| echo "could not install$$missing: the tests that need them will skip"; \
+	fi; true
+
+test: lint services $(CODEX_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
