@@ -30,6 +30,7 @@ from .helpers import SERVER_KEY, Echo, assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 ALICE, BOB = "team-a", "team-b"  # client keys (ADAPTER_API_KEYS): each owns its responses
+CAROL = "team-c"  # a client key allowed REPLICAS requests a minute on the shared fleet
 LIMITED_KEY = "limited-gemini-key-0001"  # an upstream key Gemini answers with 429
 HEALTHY_KEY = "healthy-gemini-key-0002"
 REPLICAS = 3
@@ -77,7 +78,7 @@ class Fleet:
 
 def fleet(fake_url: str, home: Path, **env: str) -> Iterator[Fleet]:
     replicas = Fleet({"GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": SERVER_KEY,
-                      "ADAPTER_API_KEYS": f"{ALICE},{BOB}", "ADAPTER_RETRIES": "1",
+                      "ADAPTER_API_KEYS": f"{ALICE},{BOB},{CAROL}", "ADAPTER_RETRIES": "1",
                       "ADAPTER_DRAIN_DELAY": "0", **env}, home)
     try:
         yield replicas
@@ -98,8 +99,8 @@ def create(url: str, key: str, **body: Any) -> httpx.Response:
                       json={"model": MODEL, **body})
 
 
-def chat(url: str) -> httpx.Response:
-    return httpx.post(f"{url}/v1/chat/completions", headers=auth(ALICE), timeout=20,
+def chat(url: str, key: str = ALICE) -> httpx.Response:
+    return httpx.post(f"{url}/v1/chat/completions", headers=auth(key), timeout=20,
                       json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
 
 
@@ -228,7 +229,23 @@ def shared_fleet(fake_server: tuple[FakeGemini, str],
     with running_postgres() as postgres, real_redis() as redis:
         yield from fleet(fake_server[1], tmp_path_factory.mktemp("shared"),
                          GEMINI_API_KEY=f"{LIMITED_KEY},{HEALTHY_KEY}",
-                         ADAPTER_STORE=postgres.url(), ADAPTER_REDIS_URL=redis.url)
+                         ADAPTER_STORE=postgres.url(), ADAPTER_REDIS_URL=redis.url,
+                         ADAPTER_KEY_LIMITS=f"{CAROL}:rpm={REPLICAS}")
+
+
+def test_with_redis_a_key_limit_holds_across_replicas(shared_fleet: Fleet,
+                                                      fake: FakeGemini) -> None:
+    """A key allowed three requests a minute makes one on each replica through haproxy; its
+    fourth is refused wherever it lands (each replica alone would have allowed three)."""
+    with haproxy(shared_fleet.urls) as balancer:
+        before = balancer.served()
+        answers = [chat(balancer.url, CAROL) for _ in range(REPLICAS + 1)]
+        served = balancer.served()
+    assert all(served[server] > count for server, count in before.items()), served
+    assert [answer.status_code for answer in answers[:REPLICAS]] == [200] * REPLICAS
+    error = assert_openai_error(answers[-1], 429)
+    assert error["code"] == "rate_limit_exceeded"
+    assert int(answers[-1].headers["retry-after"]) > 0
 
 
 def test_with_redis_a_rest_is_learned_once_for_the_fleet(
