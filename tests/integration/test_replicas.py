@@ -3,8 +3,9 @@ host, behind a real haproxy (tests/real_haproxy.py), with the fake Gemini upstre
 
 What the replicas share decides what works across them: with the default SQLite store each
 replica knows only the responses it stored; with a shared store (PostgreSQL) a conversation can
-go on anywhere; with Redis the upstream keys' rests are learned once for the fleet; with
-readiness and drain a rolling restart under load fails no request.
+go on anywhere; with Redis the upstream keys' rests are learned once for the fleet and a client
+key's limits hold across it; with readiness and drain a rolling restart under load fails no
+request.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-from adapter.config import documented_defaults
 
 from ..fake_gemini import FakeGemini, Reply
 from ..processes import Running, adapter_process
@@ -35,12 +34,6 @@ LIMITED_KEY = "limited-gemini-key-0001"  # an upstream key Gemini answers with 4
 HEALTHY_KEY = "healthy-gemini-key-0002"
 REPLICAS = 3
 DRAIN_DELAY = "1.5"  # seconds: longer than haproxy takes to see /ready fail (2 checks, 200 ms)
-
-
-def needs(variable: str, feature: str) -> None:
-    """Skip unless the adapter reads `variable` (the feature has landed)."""
-    if variable not in documented_defaults():
-        pytest.skip(f"needs {feature} ({variable})")
 
 
 def auth(key: str) -> dict[str, str]:
@@ -185,7 +178,7 @@ class Streamer(threading.Thread):
 
 @pytest.fixture
 def draining_fleet(fake_server: tuple[FakeGemini, str], tmp_path: Path) -> Iterator[Fleet]:
-    needs("ADAPTER_DRAIN_DELAY", "readiness and drain on SIGTERM")
+    """Replicas that keep serving DRAIN_DELAY seconds after SIGTERM, /ready failing."""
     yield from fleet(fake_server[1], tmp_path, ADAPTER_DRAIN_DELAY=DRAIN_DELAY)
 
 
