@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
+import resource
 import sys
 import tempfile
 from typing import Any
@@ -62,8 +64,19 @@ def logging_config(level: str) -> dict[str, Any]:
     return config
 
 
+def raise_open_files() -> None:
+    """The soft limit on open files up to the hard one (workers inherit it): every open stream
+    holds two descriptors, the client's connection and the upstream's, and a soft limit of 1024
+    (common in containers) would refuse connections past some 500 streams."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):  # an unlimited hard limit (macOS)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    raise_open_files()
     # Workers are separate processes that read their settings from the environment.
     if args.record:
         os.environ["ADAPTER_RECORD_DIR"] = os.path.abspath(args.record)

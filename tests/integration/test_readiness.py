@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import resource
 import signal
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -93,3 +95,16 @@ def test_ready_with_its_store_and_no_redis(tmp_path: Path) -> None:
         answer = client.get("/ready")
         assert answer.status_code == 200
         assert answer.json()["checks"] == {"store": "ok", "redis": "ok"}
+
+
+def test_the_adapter_raises_its_open_file_limit_to_the_hard_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with ExitStack() as stack:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, hard, 1024), hard))  # inherited
+        try:
+            url = stack.enter_context(adapter_process("--replay"))
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        limits = Path(f"/proc/{url.process.pid}/limits").read_text()
+        [line] = [line for line in limits.splitlines() if line.startswith("Max open files")]
+        assert line.split()[3:5] == [str(hard), str(hard)]
