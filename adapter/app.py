@@ -27,6 +27,7 @@ from .record import Recorder, RecordingTransport
 from .replay import ReplayTransport
 from .replies import JSONResponse, error_response, plain_error
 from .retry import RetryPolicy
+from .routes.audio_speech import speech
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None,
             Route("/ready", readiness.endpoint, methods=["GET"]),
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/audio/speech", speech, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/images/generations", image_generations, methods=["POST"]),
             Route("/v1/images/edits", image_edits, methods=["POST"]),

@@ -166,6 +166,14 @@ def _model_map(name: str, raw: str) -> dict[str, str]:
     return aliases
 
 
+def _model_name(name: str, raw: str) -> str:
+    """One Gemini model id (`models/` dropped)."""
+    model = raw.strip().removeprefix("models/")
+    if not model or any(char.isspace() or char in ",=" for char in model):
+        raise ValueError(f"{name} must be one Gemini model id, got {raw!r}")
+    return model
+
+
 _OFF = ("off", "none")  # what turns the response store off
 _POSTGRES = ("postgresql://", "postgres://")  # a response store on PostgreSQL
 
@@ -308,6 +316,9 @@ class Settings:
     # alias -> Gemini model
     model_map: dict[str, str] = field(default_factory=dict,
                                       metadata=_var("ADAPTER_MODEL_MAP", _model_map))
+    # the Gemini TTS model behind /v1/audio/speech's tts-1, tts-1-hd and gpt-4o-mini-tts
+    tts_model: str = field(default="gemini-2.5-flash-preview-tts",
+                           metadata=_var("ADAPTER_TTS_MODEL", _model_name))
     # seconds in-flight streams may finish after SIGTERM
     shutdown_grace: float = field(default=30.0,
                                   metadata=_var("ADAPTER_SHUTDOWN_GRACE", _positive_number))

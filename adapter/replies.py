@@ -94,10 +94,14 @@ class EventStreamResponse:
     def __init__(self, body: AsyncGenerator[bytes, None],
                  close: Callable[[], Awaitable[None]],
                  abort: Callable[[], bytes] | None = None,
-                 write_timeout: float | None = None) -> None:
+                 write_timeout: float | None = None, content_type: str | None = None) -> None:
         """`abort` gives the last event to send when the server cuts the stream short
-        (shutdown after its grace period), so the client sees an error, not a silent end."""
+        (shutdown after its grace period), so the client sees an error, not a silent end.
+        `content_type` replaces SSE's for a stream of other bytes (speech audio)."""
         self.body = body
+        self.headers = _SSE_HEADERS if content_type is None else [
+            (b"content-type", content_type.encode()), (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no")]
         self.close = close
         self.abort = abort
         self.write_timeout = write_timeout
@@ -138,7 +142,7 @@ class EventStreamResponse:
 
         watcher = asyncio.create_task(watch())
         try:
-            await write({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+            await write({"type": "http.response.start", "status": 200, "headers": self.headers})
             async for data in self.body:
                 await write_body(data)
             done = True

@@ -60,6 +60,7 @@ MALFORMED: dict[str, list[str]] = {
     "ADAPTER_KEY_LIMITS": ["team-a", "team-a:rpm", "team-a:rpm=x", "team-a:rps=5", ":rpm=5",
                            "team-a:rpm=5;team-b"],
     "ADAPTER_MODEL_MAP": ["gpt-4o", "=gemini-2.5-pro", "gpt-4o=", "a=b,c"],
+    "ADAPTER_TTS_MODEL": ["a b", "tts=gemini", "models/"],
     "ADAPTER_DRAIN_DELAY": ["abc", "-1", "nan", "inf", "10s"],
     **{name: NUMBERS for name in (
         "ADAPTER_CONNECT_TIMEOUT", "ADAPTER_READ_TIMEOUT", "ADAPTER_FIRST_BYTE_TIMEOUT",
@@ -135,6 +136,8 @@ def test_unset_and_empty_variables_take_the_dataclass_defaults() -> None:
     ("ADAPTER_REPLAY_DIR", "/rec", "replay_dir", Path("/rec")),
     ("GEMINI_BASE_URL", "https://host/api/", "gemini_base_url", "https://host/api"),
     ("GEMINI_API_KEY", " a, b ,,", "gemini_api_keys", ("a", "b")),
+    ("ADAPTER_TTS_MODEL", " models/gemini-2.5-pro-preview-tts ", "tts_model",
+     "gemini-2.5-pro-preview-tts"),
     ("ADAPTER_MODEL_MAP", "gpt-4o=models/gemini-2.5-pro, mini = gemini-2.5-flash",
      "model_map", {"gpt-4o": "gemini-2.5-pro", "mini": "gemini-2.5-flash"}),
 ])

@@ -73,15 +73,15 @@ def asks_for_audio(body: dict[str, Any]) -> bool:
 _CHOICES = f"use one of {', '.join(VOICES)} or a Gemini voice ({', '.join(GEMINI_VOICES)})"
 
 
-def _voice(voice: Any) -> str:
-    """The Gemini voice for `audio.voice`."""
+def voice_name(voice: Any, param: str = "audio.voice") -> str:
+    """The Gemini voice for an OpenAI voice (`audio.voice`, or the speech API's `voice`)."""
     if isinstance(voice, dict):
         raise InvalidRequest(
-            f"'audio.voice': custom voices have no Gemini counterpart; {_CHOICES}.", "audio.voice")
-    voice = validate.string(voice, "audio.voice")
+            f"'{param}': custom voices have no Gemini counterpart; {_CHOICES}.", param)
+    voice = validate.string(voice, param)
     name = VOICES.get(voice.lower()) or _BY_LOWER.get(voice.lower())
     if name is None:
-        raise InvalidRequest(f"'audio.voice' {voice!r} is not a voice: {_CHOICES}.", "audio.voice")
+        raise InvalidRequest(f"'{param}' {voice!r} is not a voice: {_CHOICES}.", param)
     return name
 
 
@@ -109,7 +109,7 @@ def speech_config(body: dict[str, Any]) -> dict[str, Any] | None:
     audio = body.get("audio")
     if audio is None or (voice := validate.mapping(audio, "audio").get("voice")) is None:
         return None
-    return {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": _voice(voice)}}}
+    return {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice_name(voice)}}}
 
 
 def is_audio(blob: Blob) -> bool:
