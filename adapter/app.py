@@ -34,6 +34,7 @@ from .routes.embeddings import embeddings
 from .routes.images import image_edits, image_generations
 from .routes.models import get_model, list_models
 from .routes.responses import create_response, delete_response, get_response, list_input_items
+from .routes.transcriptions import transcriptions, translations
 from .store import open_store
 from .translate.errors import AdapterError
 from .transport import FastTransport, proxies_configured
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None,
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/images/generations", image_generations, methods=["POST"]),
             Route("/v1/images/edits", image_edits, methods=["POST"]),
+            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+            Route("/v1/audio/translations", translations, methods=["POST"]),
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
             Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),

@@ -313,6 +313,15 @@ class Settings:
     # largest request body (413 beyond)
     max_body_bytes: int = field(
         default=64 * _MIB, metadata=_var("ADAPTER_MAX_BODY_BYTES", _positive_int, _in_bytes))
+    # speech to text: the Gemini model whisper-1 and gpt-4o(-mini)-transcribe stand for
+    transcribe_model: str = field(
+        default="gemini-2.5-flash",
+        metadata=_var("ADAPTER_TRANSCRIBE_MODEL", lambda _, raw: raw.strip().removeprefix(
+            "models/")))
+    # speech to text: the largest audio file (OpenAI's 25 MB), 413 beyond
+    transcribe_max_bytes: int = field(
+        default=25 * _MIB,
+        metadata=_var("ADAPTER_TRANSCRIBE_MAX_BYTES", _positive_int, _in_bytes))
     # alias -> Gemini model
     model_map: dict[str, str] = field(default_factory=dict,
                                       metadata=_var("ADAPTER_MODEL_MAP", _model_map))

@@ -1,0 +1,160 @@
+"""POST /v1/audio/transcriptions and POST /v1/audio/translations (speech to text)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Scope
+
+from ..limits import stream_started
+from ..observability import requested
+from ..replies import EventStreamResponse, JSONResponse
+from ..sse import encode_event
+from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.transcription import (
+    AudioFile,
+    TranscriptionRequest,
+    answer_text,
+    delta_event,
+    done_event,
+    read_transcript,
+    render,
+    transcription_request,
+    usage,
+)
+from ..upstream import GeminiStream, encode_body
+from .common import is_large, limited_body, off_loop, state_of
+from .stream_driver import SHUTTING_DOWN
+
+log = logging.getLogger("adapter")
+
+_MAX_FORM_FIELDS = 32  # far more text fields than the endpoint has
+
+
+
+async def transcriptions(request: Request) -> Response | EventStreamResponse:
+    return await _speech_to_text(request, translate=False)
+
+
+async def translations(request: Request) -> Response | EventStreamResponse:
+    return await _speech_to_text(request, translate=True)
+
+
+async def _speech_to_text(request: Request, translate: bool) -> Response | EventStreamResponse:
+    state = state_of(request)
+    key = state.keys.for_request(request)
+    fields = await _form_fields(request)
+    observed = requested({"model": next((v for k, v in fields if k == "model"), None)})
+    settings = state.settings
+    plan = await off_loop(request, _plan, fields, translate, settings.transcribe_model,
+                          settings.transcribe_max_bytes, settings.model_map)
+    content = await off_loop(request, encode_body, plan.body)
+    if plan.stream:
+        return await _streamed(request, plan, content, key)
+    answer = await state.gemini.generate_content(plan.model, content, key)
+    transcript = read_transcript(plan, answer)
+    body, media_type = render(plan, transcript, [answer])
+    tokens = usage(plan, [answer], None)  # tokens, whatever the model (duration unknown)
+    observed.usage = {"prompt_tokens": int(tokens.get("input_tokens", 0)),
+                      "completion_tokens": int(tokens.get("output_tokens", 0))}
+    if isinstance(body, dict):
+        return JSONResponse(body)
+    return Response(body, media_type=media_type)
+
+
+def _plan(fields: list[tuple[str, str | AudioFile]], translate: bool, model: str,
+          max_bytes: int, aliases: dict[str, str]) -> TranscriptionRequest:
+    return transcription_request(fields, translate=translate, default_model=model,
+                                 max_bytes=max_bytes, aliases=aliases)
+
+
+async def _streamed(request: Request, plan: TranscriptionRequest, content: bytes,
+                    key: str) -> EventStreamResponse:
+    """`transcript.text.delta` events as Gemini's text arrives, then `transcript.text.done`.
+    The response waits for Gemini's first event, so that a refusal is still an HTTP error."""
+    state = state_of(request)
+    await stream_started()
+    upstream = await state.gemini.open_stream(plan.model, content, key)
+    batches = upstream.batches()
+    said: list[str] = []
+    answers: list[dict[str, Any]] = []
+    try:
+        first = b""
+        async for batch in batches:
+            first = _events(batch, said, answers)
+            if first:
+                break
+    except BaseException:
+        await upstream.aclose()
+        raise
+    return EventStreamResponse(_stream(first, batches, upstream, plan, said, answers),
+                               upstream.aclose,
+                               abort=lambda: encode_event(_error_event(SHUTTING_DOWN)),
+                               write_timeout=state.settings.write_timeout)
+
+
+def _events(batch: list[Any], said: list[str], answers: list[dict[str, Any]]) -> bytes:
+    data = b""
+    for event in batch:
+        answers[:] = [event]  # the latest event carries the usage so far
+        if text := answer_text(event):
+            if not said:
+                text = text.lstrip()
+            said.append(text)
+            data += encode_event(delta_event(text))
+    return data
+
+
+def _error_event(error: AdapterError) -> dict[str, Any]:
+    return {"type": "error", "error": error.body()["error"]}
+
+
+async def _stream(first: bytes, batches: AsyncGenerator[list[Any], None], upstream: GeminiStream,
+                  plan: TranscriptionRequest, said: list[str],
+                  answers: list[dict[str, Any]]) -> AsyncGenerator[bytes, None]:
+    try:
+        if first:
+            yield first
+        async for batch in batches:
+            if data := _events(batch, said, answers):
+                yield data
+        yield encode_event(done_event("".join(said).strip(), usage(plan, answers, None)))
+    except AdapterError as error:
+        log.warning("transcription stream ended with an error: %d %s", error.status, error.code)
+        yield encode_event(_error_event(error))
+    finally:
+        await batches.aclose()
+
+
+async def _form_fields(request: Request) -> list[tuple[str, str | AudioFile]]:
+    """The multipart form's fields in order, the file read into memory; a large form is parsed
+    in a worker thread, on an event loop of its own there (as image edits are)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise InvalidRequest("Audio must be sent as multipart/form-data.")
+    raw = await limited_body(request)
+    if is_large(request):
+        return await asyncio.to_thread(asyncio.run, _parse_form(request.scope, raw))
+    return await _parse_form(request.scope, raw)
+
+
+async def _parse_form(scope: Scope, raw: bytes) -> list[tuple[str, str | AudioFile]]:
+    async def replay() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    try:
+        form = await Request(scope, replay).form(max_files=2, max_fields=_MAX_FORM_FIELDS)
+    except HTTPException as exc:
+        raise InvalidRequest(f"The multipart form could not be read: {exc.detail}") from None
+    try:
+        return [(name, AudioFile(await value.read(), value.content_type, value.filename)
+                 if isinstance(value, UploadFile) else value)
+                for name, value in form.multi_items()]
+    finally:
+        await form.close()
