@@ -302,3 +302,53 @@ class GeminiClient:
         async with self._slot():
             answer: dict[str, Any] = await self._json(request, key)
             return answer
+
+    # Gemini's Files API (audio too large to send inline)
+
+    async def upload_file(self, data: bytes, mime: str, display_name: str,
+                          key: str) -> dict[str, Any]:
+        """Upload `data` with Gemini's resumable protocol in one piece (start, then upload and
+        finalize) and return the File resource. The key travels in the header of both calls,
+        never in a URL."""
+        start = self._http.build_request(
+            "POST", f"{self.base_url}/upload/v1beta/files",
+            content=orjson.dumps({"file": {"display_name": display_name}}),
+            headers={**self._headers(key), "content-type": "application/json",
+                     "x-goog-upload-protocol": "resumable",
+                     "x-goog-upload-command": "start",
+                     "x-goog-upload-header-content-length": str(len(data)),
+                     "x-goog-upload-header-content-type": mime})
+        async with self._slot():
+            response = await self._send(start, key, stream=False)
+            url = response.headers.get("x-goog-upload-url")
+            let_go(response)
+            if not url:
+                raise AdapterError("Gemini's Files API started an upload without giving its "
+                                   "upload URL.", 502, code="upstream_bad_response")
+            upload = self._http.build_request(
+                "POST", url, content=data,
+                headers={**self._headers(key), "x-goog-upload-command": "upload, finalize",
+                         "x-goog-upload-offset": "0"})
+            answer = await self._json(upload, key)
+        file = answer.get("file") if isinstance(answer, dict) else None
+        if not isinstance(file, dict) or not isinstance(file.get("name"), str) \
+                or not isinstance(file.get("uri"), str):
+            raise AdapterError("Gemini's Files API answered an upload without the file's name "
+                               "and URI.", 502, code="upstream_bad_response")
+        return file
+
+    async def get_file(self, name: str, key: str) -> dict[str, Any]:
+        """GET a File resource (`files/<id>`)."""
+        async with self._slot():
+            file = await self._get_json(f"/v1beta/{quote(name)}", key)
+        if not isinstance(file, dict):
+            raise AdapterError("Gemini's Files API answered with a file that is not an object.",
+                               502, code="upstream_bad_response")
+        return file
+
+    async def delete_file(self, name: str, key: str) -> None:
+        """DELETE a File resource (`files/<id>`)."""
+        request = self._http.build_request("DELETE", f"{self.base_url}/v1beta/{quote(name)}",
+                                           headers=self._headers(key))
+        async with self._slot():
+            let_go(await self._send(request, key, stream=False))

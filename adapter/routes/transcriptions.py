@@ -28,14 +28,18 @@ from ..translate.transcription import (
     render,
     transcription_request,
     usage,
+    with_file,
 )
-from ..upstream import GeminiStream, encode_body
+from ..upstream import GeminiClient, GeminiStream, encode_body
 from .common import is_large, limited_body, off_loop, state_of
 from .stream_driver import SHUTTING_DOWN
 
 log = logging.getLogger("adapter")
 
 _MAX_FORM_FIELDS = 32  # far more text fields than the endpoint has
+_FILE_POLL_SECONDS = 1.0  # how often an uploaded file still PROCESSING is looked at again
+_FILE_WAIT_SECONDS = 60.0  # how long it may stay PROCESSING
+_deleting: set[asyncio.Task[None]] = set()  # deletions under way (a task needs a reference)
 
 
 
@@ -55,10 +59,19 @@ async def _speech_to_text(request: Request, translate: bool) -> Response | Event
     settings = state.settings
     plan = await off_loop(request, _plan, fields, translate, settings.transcribe_model,
                           settings.transcribe_max_bytes, settings.model_map)
-    content = await off_loop(request, encode_body, plan.body)
-    if plan.stream:
-        return await _streamed(request, plan, content, key)
-    answer = await state.gemini.generate_content(plan.model, content, key)
+    file = await _upload(state.gemini, plan, key) if plan.upload is not None else None
+    try:
+        sent = with_file(plan, file) if file is not None else plan.body
+        content = await off_loop(request, encode_body, sent)
+        if plan.stream:
+            streamed = await _streamed(request, plan, content, key,
+                                       file["name"] if file is not None else None)
+            file = None  # the stream deletes it when it closes
+            return streamed
+        answer = await state.gemini.generate_content(plan.model, content, key)
+    finally:
+        if file is not None:
+            await _delete(state.gemini, file["name"], key)
     transcript = read_transcript(plan, answer)
     body, media_type = render(plan, transcript, [answer])
     tokens = usage(plan, [answer], None)  # tokens, whatever the model (duration unknown)
@@ -75,10 +88,52 @@ def _plan(fields: list[tuple[str, str | AudioFile]], translate: bool, model: str
                                  max_bytes=max_bytes, aliases=aliases)
 
 
+async def _upload(gemini: GeminiClient, plan: TranscriptionRequest, key: str) -> dict[str, Any]:
+    """The audio uploaded through Gemini's Files API, once it is ACTIVE (Gemini may process a
+    file for a while after the upload); deleted again if it never becomes usable."""
+    assert plan.upload is not None
+    upload = plan.upload
+    file = await gemini.upload_file(upload.data, plan.mime, upload.filename or "audio", key)
+    try:
+        waited = 0.0
+        while file.get("state") == "PROCESSING":
+            if waited >= _FILE_WAIT_SECONDS:
+                raise AdapterError(f"Gemini was still processing the uploaded audio after "
+                                   f"{_FILE_WAIT_SECONDS:.0f} s.", 504, code="upstream_timeout")
+            await asyncio.sleep(_FILE_POLL_SECONDS)
+            waited += _FILE_POLL_SECONDS
+            file = await gemini.get_file(file["name"], key)
+        if file.get("state") == "FAILED":
+            raise AdapterError("Gemini could not process the uploaded audio file.", 502,
+                               code="upstream_bad_response")
+    except BaseException:
+        await _delete(gemini, file["name"], key)
+        raise
+    return file
+
+
+async def _delete(gemini: GeminiClient, name: str, key: str) -> None:
+    """Delete an uploaded file, whatever happened to the request: the deletion runs as a task
+    of its own, so that a cancelled request (the client hung up) does not cancel it; a failure
+    is logged (Gemini deletes files itself after 48 hours)."""
+    async def delete() -> None:
+        try:
+            await gemini.delete_file(name, key)
+        except AdapterError as error:
+            log.warning("could not delete the uploaded audio %s: %d %s", name, error.status,
+                        error.code)
+
+    task = asyncio.create_task(delete())
+    _deleting.add(task)
+    task.add_done_callback(_deleting.discard)
+    await asyncio.shield(task)
+
+
 async def _streamed(request: Request, plan: TranscriptionRequest, content: bytes,
-                    key: str) -> EventStreamResponse:
+                    key: str, file: str | None = None) -> EventStreamResponse:
     """`transcript.text.delta` events as Gemini's text arrives, then `transcript.text.done`.
-    The response waits for Gemini's first event, so that a refusal is still an HTTP error."""
+    The response waits for Gemini's first event, so that a refusal is still an HTTP error.
+    An uploaded `file` is deleted when the stream closes."""
     state = state_of(request)
     await stream_started()
     upstream = await state.gemini.open_stream(plan.model, content, key)
@@ -94,8 +149,15 @@ async def _streamed(request: Request, plan: TranscriptionRequest, content: bytes
     except BaseException:
         await upstream.aclose()
         raise
-    return EventStreamResponse(_stream(first, batches, upstream, plan, said, answers),
-                               upstream.aclose,
+
+    async def close() -> None:
+        try:
+            await upstream.aclose()
+        finally:
+            if file is not None:
+                await _delete(state.gemini, file, key)
+
+    return EventStreamResponse(_stream(first, batches, upstream, plan, said, answers), close,
                                abort=lambda: encode_event(_error_event(SHUTTING_DOWN)),
                                write_timeout=state.settings.write_timeout)
 

@@ -1,6 +1,7 @@
 """OpenAI speech to text (`/v1/audio/transcriptions`, `/v1/audio/translations`) -> a Gemini
-`generateContent` body with the audio inline, and Gemini's answer back into OpenAI's json, text,
-srt, vtt or verbose_json.
+`generateContent` body with the audio inline (or, over INLINE_MAX_BYTES, as a `fileData` part
+once the route has uploaded it through Gemini's Files API), and Gemini's answer back into
+OpenAI's json, text, srt, vtt or verbose_json.
 
 `json` and `text` ask Gemini for plain text (which can stream). `srt`, `vtt` and `verbose_json`
 need timestamps: Gemini is asked for them through structured output (segments with start and end
@@ -70,6 +71,8 @@ class TranscriptionRequest:
     temperature: float
     duration: float | None  # seconds, when the file's header tells (WAV)
     granularities: list[str] = field(default_factory=list)
+    upload: AudioFile | None = None  # audio over INLINE_MAX_BYTES: sent through the Files API
+    mime: str = "audio/wav"  # the audio's mime type
 
 
 def audio_mime(upload: AudioFile) -> str:
@@ -193,11 +196,6 @@ def transcription_request(fields: list[tuple[str, str | AudioFile]], *, translat
         raise AdapterError(f"'file' is {len(upload.data)} bytes; the limit is {max_bytes} "
                            "bytes (ADAPTER_TRANSCRIBE_MAX_BYTES).", 413, param="file",
                            code="file_too_large")
-    if len(upload.data) > INLINE_MAX_BYTES:
-        raise AdapterError(f"'file' is {len(upload.data)} bytes; the adapter sends audio to "
-                           f"Gemini inline, which takes at most {INLINE_MAX_BYTES} bytes "
-                           "(Gemini's Files API is not used yet). Send a shorter or more "
-                           "compressed file.", 413, param="file", code="file_too_large")
     requested = values.get("model")
     if not requested:
         raise InvalidRequest("'model' is required (for example 'whisper-1').", "model")
@@ -246,15 +244,29 @@ def transcription_request(fields: list[tuple[str, str | AudioFile]], *, translat
     if timed:
         config["responseMimeType"] = "application/json"
         config["responseSchema"] = _schema(words)
-    audio = {"inlineData": {"mimeType": audio_mime(upload),
-                            "data": base64.b64encode(upload.data).decode("ascii")}}
-    instruction = _instruction(translate, language, timed, words, prompt)
-    body = {"contents": [{"role": "user", "parts": [audio, {"text": instruction}]}],
-            "generationConfig": config}
+    mime = audio_mime(upload)
+    instruction = {"text": _instruction(translate, language, timed, words, prompt)}
+    parts: list[dict[str, Any]] = [instruction]
+    to_upload = None
+    if len(upload.data) > INLINE_MAX_BYTES:
+        to_upload = upload  # the route uploads it and puts its `fileData` first
+    else:
+        parts.insert(0, {"inlineData": {"mimeType": mime,
+                                        "data": base64.b64encode(upload.data).decode("ascii")}})
+    body = {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
     validate.nesting(body)
     return TranscriptionRequest(model, body, requested, response_format, stream, translate,
                                 words, segments, temperature, wav_duration(upload.data),
-                                granularities)
+                                granularities, to_upload, mime)
+
+
+def with_file(plan: TranscriptionRequest, file: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan's body with the audio Gemini's Files API holds (`file`, the File resource)
+    as a `fileData` part before the instruction."""
+    content = plan.body["contents"][0]
+    audio = {"fileData": {"mimeType": file.get("mimeType") or plan.mime,
+                          "fileUri": file["uri"]}}
+    return {**plan.body, "contents": [{**content, "parts": [audio, *content["parts"]]}]}
 
 
 # Gemini's answer back

@@ -2,7 +2,8 @@
 generateContent and streamGenerateContent.
 
 The sample audio is generated here with the stdlib `wave` module (a 440 Hz tone, 2 s, 16 kHz
-mono 16-bit): nothing is recorded. Gemini's answers follow the shape of the recorded
+mono 16-bit; repeated to 15 MiB for the Files API): nothing is recorded. Gemini's answers follow
+the shape of the recorded
 `fixtures/gemini/generate-content-structured-output.json` (the JSON answer as one text part,
 usageMetadata with per-modality prompt tokens), with the transcript made up for the test.
 """
@@ -15,6 +16,7 @@ import itertools
 import math
 import re
 import struct
+import time
 import wave
 from typing import Any
 
@@ -22,7 +24,8 @@ import openai
 import orjson
 import pytest
 
-from ..fake_gemini import FakeGemini, Reply
+from ..fake_gemini import FakeGemini, Reply, fixture_json
+from .conftest import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
 SECONDS = 2.0
@@ -156,6 +159,7 @@ def test_streamed_transcription(client: openai.OpenAI, fake: FakeGemini) -> None
     assert events[-1].usage.input_tokens == 70
 
 
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK's, on whisper-1
 def test_translation_gives_english(client: openai.OpenAI, fake: FakeGemini) -> None:
     fake.queue(answer("Good morning."))
     result = client.audio.translations.create(model="whisper-1",
@@ -192,3 +196,74 @@ def test_a_file_over_the_limit_is_a_413(start_adapter: Any, fake: FakeGemini) ->
     assert caught.value.status_code == 413
     assert "ADAPTER_TRANSCRIBE_MAX_BYTES" in str(caught.value)
     assert not fake.seen
+
+
+# Over the inline limit: Gemini's Files API (the fake answers it from the recorded upload)
+
+LARGE = tone(1.0)[:44] + tone(1.0)[44:] * 492  # 15.0 MiB of WAV (the header says 1 s)
+FILE = fixture_json("files-upload-finalize-response.json")["file"]
+
+
+def _large(client: openai.OpenAI, **kw: Any) -> Any:
+    return client.audio.transcriptions.create(model="whisper-1",
+                                              file=("long.wav", LARGE, "audio/wav"), **kw)
+
+
+def _check_upload(fake: FakeGemini) -> None:
+    start, upload = fake.seen[:2]
+    assert (start.method, start.path) == ("POST", "/upload/v1beta/files")
+    assert start.headers["x-goog-upload-protocol"] == "resumable"
+    assert start.headers["x-goog-upload-command"] == "start"
+    assert start.headers["x-goog-upload-header-content-length"] == str(len(LARGE))
+    assert start.headers["x-goog-upload-header-content-type"] == "audio/wav"
+    assert start.body == {"file": {"display_name": "long.wav"}}
+    assert (upload.method, upload.path) == ("POST", "/upload/v1beta/files")
+    assert upload.query.startswith("upload_id=")  # the recorded upload URL's query
+    assert upload.headers["x-goog-upload-command"] == "upload, finalize"
+    assert upload.headers["x-goog-upload-offset"] == "0"
+    assert upload.body == LARGE
+    for seen in fake.seen:
+        assert seen.headers["x-goog-api-key"] == SERVER_KEY
+        assert SERVER_KEY not in seen.path + seen.query
+    delete = fake.seen[-1]
+    assert (delete.method, delete.path) == ("DELETE", f"/v1beta/{FILE['name']}")
+
+
+def test_a_large_file_goes_through_the_files_api(client: openai.OpenAI,
+                                                 fake: FakeGemini) -> None:
+    assert len(LARGE) > 15 * 1024 * 1024 - 1000
+    fake.queue(answer("Hello there."))
+    assert _large(client).text == "Hello there."
+    assert [(s.method, s.path) for s in fake.seen][2:] == [
+        ("POST", f"/v1beta/models/{MODEL}:generateContent"),
+        ("DELETE", f"/v1beta/{FILE['name']}")]
+    _check_upload(fake)
+    audio, instruction = fake.seen[2].body["contents"][0]["parts"]
+    assert audio == {"fileData": {"mimeType": "audio/wav", "fileUri": FILE["uri"]}}
+    assert "Transcribe" in instruction["text"]
+
+
+def test_the_file_is_deleted_when_generate_content_fails(client: openai.OpenAI,
+                                                         fake: FakeGemini) -> None:
+    fake.queue(Reply.error("error-400-invalid-argument.json", 400))
+    with pytest.raises(openai.BadRequestError):
+        _large(client)
+    assert [s.path for s in fake.seen][2] == f"/v1beta/models/{MODEL}:generateContent"
+    assert len(fake.seen) == 4
+    _check_upload(fake)
+
+
+def test_a_streamed_large_file_is_deleted_when_the_stream_ends(client: openai.OpenAI,
+                                                               fake: FakeGemini) -> None:
+    last = {"candidates": [{"content": {"parts": [{"text": "Hello."}], "role": "model"},
+                            "finishReason": "STOP"}], "usageMetadata": USAGE}
+    fake.queue(Reply.events(last))
+    events = list(_large(client, stream=True))
+    assert events[-1].text == "Hello."
+    assert fake.seen[2].path == f"/v1beta/models/{MODEL}:streamGenerateContent"
+    assert "fileData" in fake.seen[2].body["contents"][0]["parts"][0]
+    for _ in range(50):  # the deletion runs as the response closes
+        if len(fake.seen) == 4:
+            break
+        time.sleep(0.05)
+    _check_upload(fake)
