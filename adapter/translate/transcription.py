@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from . import validate
+from .capabilities import capabilities
 from .errors import AdapterError, InvalidRequest
 from .request import NO_ALIASES, model_id
 
@@ -158,6 +159,27 @@ def _instruction(translate: bool, language: str | None, timed: bool, words: bool
     return task
 
 
+# Models that do not think (and may refuse thinkingConfig): Gemini 1.x and 2.0.
+_NO_THINKING = re.compile(r"gemini-(?:1\.|2\.0)")
+# The least thinking level every Gemini 3 model takes: "minimal" is refused by some
+# ("Thinking level MINIMAL is not supported for this model", fixtures/gemini).
+LEAST_LEVEL = "low"
+LEAST_BUDGET = 128  # tokens, for a model whose thinking cannot be switched off (2.5 Pro)
+
+
+def thinking(model: str) -> dict[str, Any] | None:
+    """The `thinkingConfig` that spends the fewest tokens thinking on a transcript: a budget of
+    0 where capabilities.py says thinking can be switched off, the least level on a model
+    thinking by level (Gemini 3), the least budget otherwise; None for a model that does not
+    think (Gemma, Gemini 1.x and 2.0, the TTS models)."""
+    caps = capabilities(model)
+    if caps.family != "gemini" or caps.audio_output or _NO_THINKING.match(model):
+        return None
+    if caps.thinking == "level":
+        return {"thinkingLevel": LEAST_LEVEL}
+    return {"thinkingBudget": 0 if caps.thinking_off else LEAST_BUDGET}
+
+
 def _form_bool(value: str, name: str) -> bool:
     if value.lower() in ("true", "1"):
         return True
@@ -241,6 +263,8 @@ def transcription_request(fields: list[tuple[str, str | AudioFile]], *, translat
             raise InvalidRequest(f"Unrecognized request argument supplied: {name}.", name)
     timed = response_format in TIMED_FORMATS
     config: dict[str, Any] = {"temperature": temperature}
+    if (least := thinking(model)) is not None:
+        config["thinkingConfig"] = least
     if timed:
         config["responseMimeType"] = "application/json"
         config["responseSchema"] = _schema(words)
@@ -428,9 +452,8 @@ def render(plan: TranscriptionRequest, transcript: Transcript,
         return srt(transcript.segments), "text/plain; charset=utf-8"
     if plan.response_format == "vtt":
         return vtt(transcript.segments), "text/vtt; charset=utf-8"
-    spent = usage(plan, answers, transcript.duration if plan.duration is None
-                  else plan.duration)
     if plan.response_format == "json":
+        spent = usage(plan, answers, plan.duration)
         return {"text": transcript.text, "usage": spent}, "application/json"
     result: dict[str, Any] = {
         "task": "translate" if plan.translate else "transcribe",
@@ -446,7 +469,9 @@ def render(plan: TranscriptionRequest, transcript: Transcript,
             for index, s in enumerate(transcript.segments)]
     if plan.words:
         result["words"] = transcript.words
-    result["usage"] = spent
+    # OpenAI's verbose_json (TranscriptionVerbose) has only the duration usage: its duration
+    # is always known here (the WAV header, else the last timestamp).
+    result["usage"] = {"type": "duration", "seconds": math.ceil(result["duration"])}
     return result, "application/json"
 
 

@@ -86,7 +86,8 @@ def test_json_sends_the_audio_inline_to_the_configured_model(client: openai.Open
     assert audio["inlineData"] == {"mimeType": "audio/wav",
                                    "data": base64.b64encode(WAV).decode()}
     assert "'en'" in instruction["text"] and "Ada" in instruction["text"]
-    assert body["generationConfig"] == {"temperature": 0.2}
+    assert body["generationConfig"] == {"temperature": 0.2,
+                                        "thinkingConfig": {"thinkingBudget": 0}}
 
 
 def test_text(client: openai.OpenAI, fake: FakeGemini) -> None:
