@@ -24,7 +24,7 @@ from . import recordings
 from .redaction import redact
 
 log = logging.getLogger("adapter.record")
-_KEPT_RESPONSE_HEADERS = ("content-type", "retry-after")
+_KEPT_RESPONSE_HEADERS = ("content-type", "retry-after", "x-goog-upload-status")
 
 
 class Recorder:
@@ -43,8 +43,11 @@ class Recorder:
         key = request.headers.get("x-goog-api-key", "")
         path = request.url.path
         query = recordings.clean_query(request.url.query.decode())
-        parsed = orjson.loads(body) if body else None
+        parsed, body_digest = recordings.parse_body(body)
         model, method = recordings.describe(path)
+        kept = {name: headers[name] for name in _KEPT_RESPONSE_HEADERS if name in headers}
+        if recordings.UPLOAD_URL in headers:  # kept as a path: no host, no upload id
+            kept[recordings.UPLOAD_URL] = recordings.upload_path(headers[recordings.UPLOAD_URL])
         entries = []
         for ms, data in chunks:
             entry = recordings.chunk_entry(ms, data)
@@ -57,14 +60,13 @@ class Recorder:
             .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "model": model,
             "method": method,
-            "key": recordings.match_key(request.method, path, query, parsed),
+            "key": recordings.match_key(request.method, path, query, parsed, body_digest),
             "request": {"method": request.method, "path": path, "query": query,
                         "headers": {"content-type": request.headers.get("content-type", "")}
                         if body else {},
-                        "body": parsed},
-            "response": {"status": status,
-                         "headers": {name: headers[name] for name in _KEPT_RESPONSE_HEADERS
-                                     if name in headers},
+                        "body": parsed,
+                        **({"body_digest": body_digest} if body_digest else {})},
+            "response": {"status": status, "headers": kept,
                          "complete": complete, "chunks": entries},
         }
 

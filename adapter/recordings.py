@@ -18,7 +18,13 @@ and the key is masked should the upstream ever echo it.
 Matching: a request matches a recording with the same HTTP method, path, query (without `key`)
 and body, compared as JSON values (key order and whitespace do not matter), ignoring what
 differs between runs without changing meaning: `thoughtSignature` values and the `id` of
-function calls, function responses and code execution parts (Gemini generates both).
+function calls, function responses and code execution parts (Gemini generates both), and the
+`fileUri` of a `fileData` part naming a Files API file (`.../v1beta/files/<id>`: a new name every
+upload).
+Gemini's Files API is recorded too: a request body that is not JSON (an uploaded file) is written
+as `{"sha256": ..., "size": ...}` under `body_digest`, never its bytes, and matched by that; the
+`upload_id` of a resumable upload URL (it differs every run) is dropped from queries, and the
+`x-goog-upload-url` answer header is kept as a path, replayed on the base the request went to.
 Recordings of one request are served in the order they were made (a 429 then its retry's 200),
 the last one again after that.
 
@@ -32,18 +38,44 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import re
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import orjson
 
 FORMAT = 1
 INDEX = "index.jsonl"
 _GENERATED_IDS = ("functionCall", "functionResponse", "executableCode", "codeExecutionResult")
+_RUN_VARYING_QUERY = ("key", "upload_id")
+_FILES_URI = re.compile(r"^https?://[^/]+/v1beta/files/[^/?#]+$")
+UPLOAD_URL = "x-goog-upload-url"
+
+
+def digest(body: bytes) -> dict[str, Any]:
+    """What a request body that is not JSON (an uploaded file) is recorded and matched by."""
+    return {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+
+
+def parse_body(body: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """(JSON body, None) for a JSON request body, (None, its digest) for any other."""
+    if not body:
+        return None, None
+    try:
+        return orjson.loads(body), None
+    except orjson.JSONDecodeError:
+        return None, digest(body)
+
+
+def upload_path(url: str) -> str:
+    """An upload URL as the recorded path and query, without the run's `upload_id`."""
+    parts = urlsplit(url)
+    query = clean_query(parts.query)
+    return parts.path + (f"?{query}" if query else "")
 
 
 def normalized(value: Any) -> Any:
@@ -55,6 +87,9 @@ def normalized(value: Any) -> Any:
                 continue
             if key in _GENERATED_IDS and isinstance(item, dict):
                 item = {k: v for k, v in item.items() if k != "id"}
+            if key == "fileData" and isinstance(item, dict) \
+                    and _FILES_URI.match(str(item.get("fileUri", ""))):
+                item = {k: v for k, v in item.items() if k != "fileUri"}
             result[key] = normalized(item)
         return result
     if isinstance(value, list):
@@ -63,13 +98,16 @@ def normalized(value: Any) -> Any:
 
 
 def clean_query(query: str) -> str:
-    """The query string without an API key, parameters in order."""
-    return urlencode(sorted((k, v) for k, v in parse_qsl(query) if k != "key"))
+    """The query string without an API key or upload id, parameters in order."""
+    return urlencode(sorted((k, v) for k, v in parse_qsl(query)
+                            if k not in _RUN_VARYING_QUERY))
 
 
-def match_key(method: str, path: str, query: str, body: Any) -> str:
+def match_key(method: str, path: str, query: str, body: Any,
+              body_digest: dict[str, Any] | None = None) -> str:
     """What a request is matched by (see the module docstring)."""
-    canonical = orjson.dumps([method, path, clean_query(query), normalized(body)],
+    what = normalized(body) if body_digest is None else {"body_digest": body_digest}
+    canonical = orjson.dumps([method, path, clean_query(query), what],
                              option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
@@ -79,6 +117,8 @@ def describe(path: str) -> tuple[str, str]:
     tail = path.split("/v1beta/", 1)[-1]
     if tail == "models":
         return "models", "list"
+    if tail == "files" or tail.startswith("files/"):
+        return "files", "upload" if path.startswith("/upload/") else "file"
     name, _, method = tail.removeprefix("models/").partition(":")
     return name or "-", method or "get"
 
@@ -153,6 +193,8 @@ def _show(path: Path, raw: bool) -> str:
              f"match {recording.get('match', 'request')}, key {recording.get('key', '-')[:16]}"]
     if request.get("body") is not None:
         lines += ["", orjson.dumps(request["body"], option=orjson.OPT_INDENT_2).decode()]
+    elif (binary := request.get("body_digest")) is not None:
+        lines += ["", f"({binary['size']} bytes, sha256 {binary['sha256']}, not recorded)"]
     lines += ["", f"-> {response['status']} {response['headers'].get('content-type', '')}", ""]
     lines.append(body_bytes(recording).decode(errors="replace"))
     return "\n".join(lines)

@@ -142,9 +142,10 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 for _, recording in recordings.load_dir(self.directory):
                     self.add(recording)
 
-    def _find(self, request: httpx.Request, body: Any) -> dict[str, Any] | None:
+    def _find(self, request: httpx.Request, body: Any,
+              body_digest: dict[str, Any] | None) -> dict[str, Any] | None:
         path, query = request.url.path, request.url.query.decode()
-        key = recordings.match_key(request.method, path, query, body)
+        key = recordings.match_key(request.method, path, query, body, body_digest)
         if found := self._exact.get(key):
             turn = self._served.get(key, 0)
             self._served[key] = turn + 1
@@ -159,14 +160,18 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._load()
         raw = await request.aread()
-        body = orjson.loads(raw) if raw else None
-        recording = self._find(request, body)
+        body, body_digest = recordings.parse_body(raw)
+        recording = self._find(request, body, body_digest)
         if recording is None:
             if self._fallthrough is not None:
                 return await self._fallthrough.handle_async_request(request)
             raise self._not_found(request, body)
         response = recording["response"]
-        headers = response["headers"]
+        headers = dict(response["headers"])
+        if (upload := headers.get(recordings.UPLOAD_URL)) is not None:
+            # the next call goes where the request went (this transport), whatever the host
+            base = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            headers[recordings.UPLOAD_URL] = base + upload
         if (adapt := recording.get("adapt")) is not None:
             return _adapted(adapt, recordings.body_bytes(recording), request, body)
         return httpx.Response(response["status"], headers=headers,

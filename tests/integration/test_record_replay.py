@@ -3,6 +3,8 @@ upstream gone, a clear error for what was never recorded, plain files that survi
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..processes import adapter_process
 from ..servers import free_port
 from .helpers import SERVER_KEY
+from .test_transcriptions import LARGE, answer
 
 MODEL = "gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "What is the capital of France?"}]
@@ -243,3 +246,65 @@ def test_fallthrough_records_what_is_missing(fake_server, tmp_path: Path,
     assert second.choices[0].message == first.choices[0].message
     assert len(list(directory.glob("*.json"))) == 1
     fake.reset()
+
+
+def test_a_files_api_transcription_replays_without_the_audio_in_the_recording(
+        fake_server: tuple[FakeGemini, str], tmp_path: Path) -> None:
+    """A 15 MiB transcription (resumable upload, generateContent on the file, its deletion) is
+    recorded with the upload as a digest only, and replays with the upstream gone."""
+    fake, url = fake_server
+    fake.reset()
+    fake.queue(answer("Hello there."))
+    directory = tmp_path / "files"
+    env = {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": SERVER_KEY, "ADAPTER_RETRIES": "0"}
+
+    def transcribe(adapter: str) -> str:
+        return client_for(adapter).audio.transcriptions.create(
+            model="whisper-1", file=("long.wav", LARGE, "audio/wav")).text
+
+    with adapter_process("--record", str(directory), env=env) as adapter:
+        assert transcribe(adapter) == "Hello there."
+        deadline = time.monotonic() + 5
+        while len(list(directory.glob("*.json"))) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the DELETE and the writes finish after the answer
+    upload_id = fake.seen[1].query
+    fake.reset()
+    files = sorted(directory.glob("*.json"))
+    found = [orjson.loads(path.read_bytes()) for path in files]
+    assert [(r["request"]["method"], r["model"], r["method"]) for r in found] == [
+        ("POST", "files", "upload"), ("POST", "files", "upload"),
+        ("POST", MODEL, "generateContent"), ("DELETE", "files", "file")]
+    start, upload = found[0], found[1]
+    assert start["response"]["headers"]["x-goog-upload-url"] == \
+        "/upload/v1beta/files?upload_protocol=resumable"
+    assert upload["request"]["body"] is None
+    assert upload["request"]["body_digest"] == {
+        "sha256": hashlib.sha256(LARGE).hexdigest(), "size": len(LARGE)}
+    assert upload["request"]["query"] == "upload_protocol=resumable"
+    sample = base64.b64encode(LARGE[4096:4096 + 48]).decode()
+    for path in directory.iterdir():
+        data = path.read_bytes()
+        assert path.stat().st_size < 64 * 1024  # no audio, in any encoding
+        assert LARGE[4096:4096 + 48] not in data and sample.encode() not in data
+        text = data.decode()
+        assert SERVER_KEY not in text and CLIENT_KEY not in text
+        assert upload_id.split("&")[0] not in text  # the run's upload_id
+    with replaying(directory) as adapter:
+        assert transcribe(adapter) == "Hello there."
+    assert fake.seen == []
+
+
+def test_a_file_uri_is_ignored_by_matching() -> None:
+    """Files get a new name every upload; an image URL in a chat still counts."""
+    def body(uri: str) -> dict[str, Any]:
+        return {"contents": [{"parts": [{"fileData": {"mimeType": "audio/wav",
+                                                       "fileUri": uri}}]}]}
+
+    path = f"/v1beta/models/{MODEL}:generateContent"
+    base = "https://generativelanguage.googleapis.com/v1beta/files/"
+    assert recordings.match_key("POST", path, "", body(base + "abc123")) == \
+        recordings.match_key("POST", path, "", body(base + "zzz999"))
+    assert recordings.match_key("POST", path, "", body("https://example.com/a.png")) != \
+        recordings.match_key("POST", path, "", body("https://example.com/b.png"))
+    assert recordings.clean_query("upload_id=XYZ&upload_protocol=resumable&key=k") == \
+        "upload_protocol=resumable"
