@@ -34,6 +34,7 @@ from .routes.embeddings import embeddings
 from .routes.images import image_edits, image_generations
 from .routes.models import get_model, list_models
 from .routes.responses import create_response, delete_response, get_response, list_input_items
+from .routes.token_counts import chat_input_tokens, responses_input_tokens
 from .routes.transcriptions import transcriptions, translations
 from .store import open_store
 from .translate.errors import AdapterError
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None,
             Route("/ready", readiness.endpoint, methods=["GET"]),
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/chat/completions/input_tokens", chat_input_tokens, methods=["POST"]),
             Route("/v1/audio/speech", speech, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/images/generations", image_generations, methods=["POST"]),
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None,
             Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
             Route("/v1/audio/translations", translations, methods=["POST"]),
             Route("/v1/responses", create_response, methods=["POST"]),
+            Route("/v1/responses/input_tokens", responses_input_tokens, methods=["POST"]),
             Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
             Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
             Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),

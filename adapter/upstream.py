@@ -295,6 +295,11 @@ class GeminiClient:
         `content` is shared as it is by the `n` calls of one images request."""
         return await self._post_json(f"{quote(model)}:generateContent", content, key)
 
+    async def count_tokens(self, model: str, content: bytes, key: str) -> dict[str, Any]:
+        """POST countTokens (`{"generateContentRequest": ...}`, as `encode_body` made it) and
+        return Gemini's parsed answer (`totalTokens`)."""
+        return await self._post_json(f"{quote(model)}:countTokens", content, key)
+
     async def _post_json(self, method: str, content: bytes, key: str) -> dict[str, Any]:
         request = self._http.build_request(
             "POST", f"{self.base_url}/v1beta/models/{method}", content=content,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +13,7 @@ from ..observability import requested
 from ..replies import EventStreamResponse
 from ..sse import DONE, encode_event
 from ..translate.errors import AdapterError
-from ..translate.request import chat_request
+from ..translate.request import ChatRequest, chat_request
 from ..translate.response import CompletionBuilder
 from ..translate.stream import StreamTranslator
 from ..translate.wire import ChatCompletionChunk
@@ -21,14 +22,22 @@ from .common import json_body, off_loop, state_of
 from .stream_driver import answer
 
 
+async def translated(request: Request, body: Any) -> ChatRequest:
+    """A Chat Completions body as Gemini's request, remote media fetched: what the live request
+    sends, and what POST /v1/chat/completions/input_tokens counts."""
+    state = state_of(request)
+    chat = await off_loop(request, chat_request, body, state.settings.model_map)
+    if chat.remote_media:
+        await state.media.resolve(chat.remote_media)
+    return chat
+
+
 async def chat_completions(request: Request) -> Response | EventStreamResponse:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
-    chat = await off_loop(request, chat_request, body, state.settings.model_map)
-    if chat.remote_media:
-        await state.media.resolve(chat.remote_media)
+    chat = await translated(request, body)
     content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), chat.include_usage,
                                   finish_function=chat.finish, audio_format=chat.audio_format)

@@ -17,7 +17,7 @@ from ..sse import encode_typed
 from ..store import ChainError
 from ..translate import validate
 from ..translate.errors import AdapterError, InvalidRequest
-from ..translate.request import chat_request
+from ..translate.request import ChatRequest, chat_request
 from ..translate.responses_items import input_item_list
 from ..translate.responses_request import ResponsesCall, input_messages, responses_call
 from ..translate.responses_stream import Event, ResponsesEmitter
@@ -40,11 +40,12 @@ def _input_items(value: Any) -> list[dict[str, Any]]:
     return items
 
 
-async def _history(request: Request, body: Any) -> list[dict[str, Any]]:
+async def _history(request: Request, body: Any, stores: bool = True) -> list[dict[str, Any]]:
     """The chat messages of the stored conversation `previous_response_id` continues (the
     caller's own: another's is as unknown as an id that never existed). A request that will
-    store its response, or continue one, must present a key: the response will be its owner's."""
-    if not isinstance(body, dict) or (body.get("store") is False
+    store its response, or continue one, must present a key: the response will be its owner's.
+    `stores` False: nothing will be stored whatever `store` says (a token count)."""
+    if not isinstance(body, dict) or ((not stores or body.get("store") is False)
                                       and body.get("previous_response_id") is None):
         return []
     owner = require_identity(request)
@@ -73,16 +74,25 @@ async def _save(request: Request, body: dict[str, Any], call: ResponsesCall,
                                        parent=body.get("previous_response_id"))
 
 
+async def translated(request: Request, body: Any,
+                     stores: bool = True) -> tuple[ResponsesCall, ChatRequest]:
+    """A `/v1/responses` body as Gemini's request, remote media fetched: what the live request
+    sends, and what POST /v1/responses/input_tokens counts (`stores` False)."""
+    state = state_of(request)
+    history = await _history(request, body, stores)
+    call = await off_loop(request, responses_call, body, history, state.settings.model_map)
+    chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
+    if chat.remote_media:
+        await state.media.resolve(chat.remote_media)
+    return call, chat
+
+
 async def create_response(request: Request) -> Response | EventStreamResponse:
     state = state_of(request)
     key = state.keys.for_request(request)
     body = await json_body(request)
     observed = requested(body)  # model and stream, for the access log and metrics
-    history = await _history(request, body)
-    call = await off_loop(request, responses_call, body, history, state.settings.model_map)
-    chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
-    if chat.remote_media:
-        await state.media.resolve(chat.remote_media)
+    call, chat = await translated(request, body)
     content = await off_loop(request, encode_body, chat.gemini)
     translator = StreamTranslator(body["model"], int(time.time()), include_usage=True,
                                   finish_function=chat.finish)
