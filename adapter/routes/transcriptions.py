@@ -7,19 +7,15 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Scope
 
 from ..limits import stream_started
 from ..observability import requested
 from ..replies import EventStreamResponse, JSONResponse
 from ..sse import encode_event
-from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.errors import AdapterError
 from ..translate.transcription import (
-    AudioFile,
     TranscriptionRequest,
     answer_text,
     delta_event,
@@ -31,7 +27,8 @@ from ..translate.transcription import (
     with_file,
 )
 from ..upstream import GeminiClient, GeminiStream, encode_body
-from .common import is_large, limited_body, off_loop, state_of
+from .common import off_loop, state_of
+from .forms import FormFields, form_fields
 from .stream_driver import SHUTTING_DOWN
 
 log = logging.getLogger("adapter")
@@ -82,7 +79,7 @@ async def _speech_to_text(request: Request, translate: bool) -> Response | Event
     return Response(body, media_type=media_type)
 
 
-def _plan(fields: list[tuple[str, str | AudioFile]], translate: bool, model: str,
+def _plan(fields: FormFields, translate: bool, model: str,
           max_bytes: int, aliases: dict[str, str]) -> TranscriptionRequest:
     return transcription_request(fields, translate=translate, default_model=model,
                                  max_bytes=max_bytes, aliases=aliases)
@@ -195,28 +192,5 @@ async def _stream(first: bytes, batches: AsyncGenerator[list[Any], None], upstre
         await batches.aclose()
 
 
-async def _form_fields(request: Request) -> list[tuple[str, str | AudioFile]]:
-    """The multipart form's fields in order, the file read into memory; a large form is parsed
-    in a worker thread, on an event loop of its own there (as image edits are)."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise InvalidRequest("Audio must be sent as multipart/form-data.")
-    raw = await limited_body(request)
-    if is_large(request):
-        return await asyncio.to_thread(asyncio.run, _parse_form(request.scope, raw))
-    return await _parse_form(request.scope, raw)
-
-
-async def _parse_form(scope: Scope, raw: bytes) -> list[tuple[str, str | AudioFile]]:
-    async def replay() -> Message:
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    try:
-        form = await Request(scope, replay).form(max_files=2, max_fields=_MAX_FORM_FIELDS)
-    except HTTPException as exc:
-        raise InvalidRequest(f"The multipart form could not be read: {exc.detail}") from None
-    try:
-        return [(name, AudioFile(await value.read(), value.content_type, value.filename)
-                 if isinstance(value, UploadFile) else value)
-                for name, value in form.multi_items()]
-    finally:
-        await form.close()
+async def _form_fields(request: Request) -> FormFields:
+    return await form_fields(request, "Audio", 2, _MAX_FORM_FIELDS)

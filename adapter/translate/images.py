@@ -18,6 +18,7 @@ from typing import Any
 from . import validate
 from .errors import AdapterError, InvalidRequest
 from .request import NO_ALIASES, model_id
+from .uploads import Upload
 from .wire import Part
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"  # when the request names no model
@@ -50,14 +51,6 @@ class ImagesRequest:
     model: str  # Gemini model id, without the "models/" prefix
     body: dict[str, Any]  # the GenerateContentRequest
     n: int
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """A file of a multipart form, as the route read it."""
-
-    data: bytes
-    content_type: str | None  # as the client declared it, if it did
 
 
 def aspect_ratio(size: Any, param: str = "size") -> str | None:

@@ -27,6 +27,7 @@ from . import validate
 from .capabilities import capabilities
 from .errors import AdapterError, InvalidRequest
 from .request import NO_ALIASES, model_id
+from .uploads import Upload
 
 # The speech-to-text models OpenAI names: each stands for ADAPTER_TRANSCRIBE_MODEL.
 OPENAI_MODELS = frozenset({"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"})
@@ -48,15 +49,6 @@ _KNOWN_FIELDS = frozenset({"file", "model", "language", "prompt", "response_form
 _POLICY_REASONS = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION"})
 
 
-@dataclass(frozen=True, slots=True)
-class AudioFile:
-    """The uploaded `file`, as the route read it."""
-
-    data: bytes
-    content_type: str | None
-    filename: str | None
-
-
 @dataclass(slots=True)
 class TranscriptionRequest:
     """What the HTTP shell needs: the Gemini call and how to answer."""
@@ -72,11 +64,11 @@ class TranscriptionRequest:
     temperature: float
     duration: float | None  # seconds, when the file's header tells (WAV)
     granularities: list[str] = field(default_factory=list)
-    upload: AudioFile | None = None  # audio over INLINE_MAX_BYTES: sent through the Files API
+    upload: Upload | None = None  # audio over INLINE_MAX_BYTES: sent through the Files API
     mime: str = "audio/wav"  # the audio's mime type
 
 
-def audio_mime(upload: AudioFile) -> str:
+def audio_mime(upload: Upload) -> str:
     """The audio's mime type: declared `audio/*`, else from the file name, else sniffed."""
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     if declared.startswith("audio/") or declared in ("video/mp4", "video/webm"):
@@ -188,16 +180,16 @@ def _form_bool(value: str, name: str) -> bool:
     raise InvalidRequest(f"'{name}' must be true or false, got {value!r}.", name)
 
 
-def transcription_request(fields: list[tuple[str, str | AudioFile]], *, translate: bool,
+def transcription_request(fields: list[tuple[str, str | Upload]], *, translate: bool,
                           default_model: str, max_bytes: int,
                           aliases: Mapping[str, str] = NO_ALIASES) -> TranscriptionRequest:
     """Translate the fields of a transcription (or translation) form, in order. Raises
     InvalidRequest (400) on bad input and AdapterError 413 for a file over the limits."""
     values: dict[str, str] = {}
     granularities: list[str] = []
-    files: list[AudioFile] = []
+    files: list[Upload] = []
     for name, value in fields:
-        if isinstance(value, AudioFile):
+        if isinstance(value, Upload):
             if name != "file":
                 raise InvalidRequest(f"'{name}' is not a file this endpoint takes; send the "
                                      "audio as 'file'.", name)

@@ -17,7 +17,6 @@ from adapter.translate.errors import AdapterError, InvalidRequest
 from adapter.translate.transcription import (
     INLINE_MAX_BYTES,
     OPENAI_MODELS,
-    AudioFile,
     Transcript,
     clean_timeline,
     read_transcript,
@@ -28,6 +27,7 @@ from adapter.translate.transcription import (
     usage,
     vtt,
 )
+from adapter.translate.uploads import Upload
 
 
 def tone(seconds: float = 2.0, rate: int = 8000) -> bytes:
@@ -46,8 +46,8 @@ DEFAULT = "gemini-2.5-flash"
 
 
 def form(*extra: tuple[str, str], model: str = "whisper-1",
-         upload: AudioFile | None = None) -> list[tuple[str, str | AudioFile]]:
-    return [("file", upload or AudioFile(WAV, "audio/wav", "a.wav")), ("model", model), *extra]
+         upload: Upload | None = None) -> list[tuple[str, str | Upload]]:
+    return [("file", upload or Upload(WAV, "audio/wav", "a.wav")), ("model", model), *extra]
 
 
 def plan(*extra: tuple[str, str], translate: bool = False, **kwargs: Any) -> Any:
@@ -143,10 +143,10 @@ def test_streaming_a_translation_is_refused() -> None:
 @pytest.mark.parametrize("fields", [
     [("model", "whisper-1")],
     [("file", "text"), ("model", "whisper-1")],
-    form(upload=AudioFile(b"", "audio/wav", "a.wav")),
-    form(upload=AudioFile(b"not audio", "text/plain", "a.txt")),
-    [*form(), ("file", AudioFile(WAV, "audio/wav", "b.wav"))],
-    [*form(), ("other", AudioFile(WAV, "audio/wav", "b.wav"))],
+    form(upload=Upload(b"", "audio/wav", "a.wav")),
+    form(upload=Upload(b"not audio", "text/plain", "a.txt")),
+    [*form(), ("file", Upload(WAV, "audio/wav", "b.wav"))],
+    [*form(), ("other", Upload(WAV, "audio/wav", "b.wav"))],
 ])
 def test_file_problems_name_the_file(fields: list[tuple[str, Any]]) -> None:
     with pytest.raises(InvalidRequest) as raised:
