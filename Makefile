@@ -37,9 +37,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The real servers the integration tests start and stop themselves (PostgreSQL, Redis, haproxy),
-# installed from the distribution's packages when a binary is missing. Best effort: this step never
-# fails the build (not Debian, no root and no password-less sudo, no network: those tests skip
-# and say why), and costs nothing when all three are there.
+# installed from the distribution's packages when a binary is missing (nothing to do when all
+# three are there). A failed install stops `make test` here, saying what is missing: the tests
+# need these servers and never skip them.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
 services:
 	@missing=""; \
@@ -52,8 +52,9 @@ services:
 		echo "installing$$missing (for the integration tests on real servers)"; \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
 			-y -qq --no-install-recommends $$missing; } \
-		|| echo "could not install$$missing: the tests that need them will skip"; \
-	fi; true
+		|| { echo "could not install$$missing, which the tests need (apt-get install$$missing)"; \
+			exit 1; }; \
+	fi
 
 test: lint services $(CODEX_STAMP)
 	$(BIN)/python -m pytest

@@ -1,7 +1,7 @@
 """A real PostgreSQL for tests: initdb in a temporary directory, served on a free port of
 127.0.0.1, stopped and started again at will. As root (CI) it runs as `nobody`, since PostgreSQL
-refuses to run as root. `running_postgres` skips the test, saying why, when PostgreSQL's programs
-are not installed (`apt-get install postgresql`)."""
+refuses to run as root. `make test` installs PostgreSQL; `running_postgres` fails the test, saying
+why, when its programs are missing."""
 
 from __future__ import annotations
 
@@ -76,13 +76,16 @@ class RealPostgres:
 
 @contextmanager
 def running_postgres() -> Iterator[RealPostgres]:
-    """A PostgreSQL server for the block (skips the test when PostgreSQL is not installed)."""
+    """A PostgreSQL server for the block; a missing installation fails the test (`make test`
+    installs it)."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (initdb and pg_ctl not found on PATH nor in "
-                    "/usr/lib/postgresql/*/bin): apt-get install postgresql")
+        pytest.fail("PostgreSQL is not installed (initdb and pg_ctl not found on PATH nor in "
+                    "/usr/lib/postgresql/*/bin): `make test` installs it (apt-get install "
+                    "postgresql)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: PostgreSQL refuses to run as root")
+        pytest.fail("running as root without runuser (util-linux): PostgreSQL refuses to run as "
+                    "root")
     root = Path(tempfile.mkdtemp(prefix="adapter-pg-"))
     server = RealPostgres(bin_dir, root)
     try:
