@@ -224,6 +224,41 @@ def _create_private(path: Path) -> None:
                     "private: chmod 600 it (and its -wal and -shm files)", path)
 
 
+def check_limits(retention_seconds: float, max_records: int, max_bytes: int) -> None:
+    """Refuse limits no store can keep (every store checks the same)."""
+    if retention_seconds <= 0:
+        raise ValueError(f"retention_seconds must be positive, got {retention_seconds!r}")
+    if max_records < 1:
+        raise ValueError(f"max_records must be at least 1, got {max_records!r}")
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
+
+
+class PruneSchedule:
+    """When a store prunes: after `every` saves, after a tenth of `max_bytes` saved, or
+    `interval` seconds after the last prune, whichever comes first."""
+
+    def __init__(self, every: int, interval: float, max_bytes: int) -> None:
+        self._every = max(1, every)
+        self._interval = interval
+        self._max_bytes = max_bytes
+        self._saves = 0
+        self._bytes = 0
+        self._last = 0.0
+
+    def saved(self, size: int, now: float) -> bool:
+        """Count a save of `size` bytes at `now`; whether pruning is due."""
+        self._saves += 1
+        self._bytes += size
+        return (self._saves >= self._every or self._bytes * 10 >= self._max_bytes
+                or now - self._last >= self._interval)
+
+    def pruned(self, now: float) -> None:
+        self._saves = 0
+        self._bytes = 0
+        self._last = now
+
+
 class SQLiteStore:
     """Records in one SQLite file; one connection per process, opened on first use."""
 
@@ -231,26 +266,17 @@ class SQLiteStore:
                  max_bytes: int = 1 << 30, max_chain: int = MAX_CHAIN,
                  clock: Callable[[], float] = time.time, prune_every: int = 1000,
                  prune_interval: float = 60.0) -> None:
-        if retention_seconds <= 0:
-            raise ValueError(f"retention_seconds must be positive, got {retention_seconds!r}")
-        if max_records < 1:
-            raise ValueError(f"max_records must be at least 1, got {max_records!r}")
-        if max_bytes < 1:
-            raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
+        check_limits(retention_seconds, max_records, max_bytes)
         self.path = Path(path).expanduser()
         self.retention_seconds = float(retention_seconds)
         self.max_records = int(max_records)
         self.max_bytes = int(max_bytes)
         self.max_chain = max(1, int(max_chain))
         self._clock = clock
-        self._prune_every = max(1, prune_every)
-        self._prune_interval = prune_interval
+        self._prunes = PruneSchedule(prune_every, prune_interval, self.max_bytes)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0  # the process that opened _conn
-        self._saves_since_prune = 0
-        self._bytes_since_prune = 0
-        self._last_prune = 0.0
 
     # Public API: everything that touches SQLite runs in a thread.
 
@@ -365,11 +391,7 @@ class SQLiteStore:
             conn.execute(_SAVE_RECORD, (response_id, owner, parent, now, now, depth, len(body)))
             if parent is not None:  # the conversation's earlier records live as long as this
                 conn.execute(_KEEP_CHAIN, (parent, self.max_chain, now, now))
-        self._saves_since_prune += 1
-        self._bytes_since_prune += len(body)
-        if (self._saves_since_prune >= self._prune_every
-                or self._bytes_since_prune * 10 >= self.max_bytes
-                or now - self._last_prune >= self._prune_interval):
+        if self._prunes.saved(len(body), now):
             self._prune_quietly()
 
     def _load(self, response_id: str, owner: str) -> bytes | None:
@@ -415,9 +437,7 @@ class SQLiteStore:
             count, total = conn.execute(_TOTALS).fetchone()
             if count > self.max_records or (total or 0) > self.max_bytes:
                 conn.execute(_PRUNE_LIMITS, (self.max_records, self.max_bytes))
-        self._saves_since_prune = 0
-        self._bytes_since_prune = 0
-        self._last_prune = self._clock()
+        self._prunes.pruned(self._clock())
 
     def _prune_quietly(self) -> None:
         """Prune as housekeeping: a failure (another worker holding the lock too long, say)

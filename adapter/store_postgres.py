@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import asyncpg
 import orjson
 
-from .store import MAX_CHAIN, StoreUnavailable, chain_bodies
+from .store import MAX_CHAIN, PruneSchedule, StoreUnavailable, chain_bodies, check_limits
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -118,12 +118,7 @@ class PostgresStore:
                  max_bytes: int = 1 << 30, max_chain: int = MAX_CHAIN, pool_size: int = 10,
                  clock: Callable[[], float] = time.time, prune_every: int = 1000,
                  prune_interval: float = 60.0) -> None:
-        if retention_seconds <= 0:
-            raise ValueError(f"retention_seconds must be positive, got {retention_seconds!r}")
-        if max_records < 1:
-            raise ValueError(f"max_records must be at least 1, got {max_records!r}")
-        if max_bytes < 1:
-            raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
+        check_limits(retention_seconds, max_records, max_bytes)
         self._url = url  # holds the password: never logged
         self.retention_seconds = float(retention_seconds)
         self.max_records = int(max_records)
@@ -131,13 +126,9 @@ class PostgresStore:
         self.max_chain = max(1, int(max_chain))
         self.pool_size = max(1, int(pool_size))
         self._clock = clock
-        self._prune_every = max(1, prune_every)
-        self._prune_interval = prune_interval
+        self._prunes = PruneSchedule(prune_every, prune_interval, self.max_bytes)
         self._pool: asyncpg.Pool | None = None
         self._reachable = True  # as last seen, so that losing and finding it is logged once
-        self._saves_since_prune = 0
-        self._bytes_since_prune = 0
-        self._last_prune = 0.0
 
     # The store interface
 
@@ -149,11 +140,7 @@ class PostgresStore:
         async with self._connection() as conn:
             await _retrying(lambda: conn.execute(
                 _SAVE, parent, self.max_chain, response_id, owner, now, len(body), body))
-        self._saves_since_prune += 1
-        self._bytes_since_prune += len(body)
-        if (self._saves_since_prune >= self._prune_every
-                or self._bytes_since_prune * 10 >= self.max_bytes
-                or now - self._last_prune >= self._prune_interval):
+        if self._prunes.saved(len(body), now):
             await self._prune_quietly()
 
     async def load(self, response_id: str, owner: str) -> dict[str, Any] | None:
@@ -268,9 +255,7 @@ class PostgresStore:
                 count, total = await conn.fetchrow(_TOTALS) or (0, 0)
                 if count > self.max_records or total > self.max_bytes:
                     await conn.execute(_PRUNE_LIMITS, self.max_records, self.max_bytes)
-        self._saves_since_prune = 0
-        self._bytes_since_prune = 0
-        self._last_prune = self._clock()
+        self._prunes.pruned(self._clock())
 
     async def _prune_quietly(self) -> None:
         """Prune as housekeeping: a failure must not fail the save that triggered it."""
