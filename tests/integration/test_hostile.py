@@ -2,12 +2,13 @@
 
 Each class of request is sent to `python -m adapter` (its own process, so its memory can be
 read) over the fake Gemini. For each: the status is a 4xx naming the parameter (never a 500),
-/health answers within 100 ms while the request is being served, no stream slot is lost (the
-in-flight gauge returns to 0 and a normal request still gets a slot), and memory returns near
-where it started. The other classes of issue 13 have modules of their own: a client that stops
-reading (test_slow_reader.py), stored responses of other callers and store growth
-(test_store_isolation.py), media limits (test_media_limits.py); `make bench-hostile` measures
-them all, before and after.
+/health answers within a second while the request is being served (the schema bomb stalled
+the loop 16.8 s; a healthy loop on a busy 2-core CI machine answers in up to ~350 ms), no
+stream slot is lost (the in-flight gauge returns to 0 and a normal request still gets a slot),
+and memory returns near where it started. The other classes of issue 13 have modules of their
+own: a client that stops reading (test_slow_reader.py), stored responses of other callers and
+store growth (test_store_isolation.py), media limits (test_media_limits.py); `make
+bench-hostile` measures them all, before and after.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..processes import adapter_process
 SERVER_KEY = "AIzaSyHostile-server-key-000000000000000"
 SLOTS = 3  # ADAPTER_MAX_STREAMS: a leak of even a few slots shows at once
 MODEL = "gemini-2.5-flash"
-HEALTH_LIMIT = 0.1  # seconds
+HEALTH_LIMIT = 1.0  # seconds
 
 
 @contextlib.contextmanager
