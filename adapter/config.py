@@ -297,6 +297,22 @@ class Settings:
     # connections to a PostgreSQL store, per process
     store_pool_size: int = field(default=10,
                                  metadata=_var("ADAPTER_STORE_POOL_SIZE", _positive_int))
+    # /v1/files: the largest file (OpenAI's 512 MB), 413 beyond; Gemini's own limit is 2 GB
+    file_max_bytes: int = field(
+        default=512 * _MIB, metadata=_var("ADAPTER_FILE_MAX_BYTES", _positive_int, _in_bytes))
+    # /v1/files with purpose "batch": the largest batch input (OpenAI's 200 MB), kept in the store
+    batch_file_max_bytes: int = field(
+        default=200 * _MIB,
+        metadata=_var("ADAPTER_BATCH_FILE_MAX_BYTES", _positive_int, _in_bytes))
+    # /v1/batches: the most requests (lines) one batch may hold
+    batch_max_lines: int = field(default=100_000,
+                                 metadata=_var("ADAPTER_BATCH_MAX_LINES", _positive_int))
+    # how long the store keeps a batch input file, as Gemini keeps its files (48 hours)
+    file_retention_seconds: float = field(
+        default=2 * DAY, metadata=_var("ADAPTER_FILE_RETENTION_DAYS", _days, _in_days))
+    # file uploads (and batch inputs sent to Gemini) streamed at once, per process; each holds
+    # one 8 MiB piece of Gemini's resumable upload
+    max_uploads: int = field(default=8, metadata=_var("ADAPTER_MAX_UPLOADS", _positive_int))
     # retries of a refused upstream call, before anything was streamed
     retries: int = field(default=2, metadata=_var("ADAPTER_RETRIES", _whole_number))
     # longest RetryInfo wait honoured; longer goes to the client
