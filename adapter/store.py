@@ -195,7 +195,7 @@ class NullStore:
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """One write transaction, taking the write lock at once (waiting on busy_timeout)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -222,6 +222,35 @@ def _create_private(path: Path) -> None:
     if os.stat(path).st_mode & 0o077:
         log.warning("%s can be read by other users than its owner; stored responses are "
                     "private: chmod 600 it (and its -wal and -shm files)", path)
+
+
+def open_sqlite(path: Path, set_up: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+    """A connection to the SQLite file at `path` (created private), in WAL mode, with `set_up`
+    (its schema) applied. Workers opening the file at the same moment can be refused ("database
+    is locked") without SQLite's busy handler being asked, so that is tried again."""
+    _create_private(path)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                conn.execute("PRAGMA synchronous = NORMAL")
+                set_up(conn)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    except BaseException:
+        conn.close()
+        raise
+    if str(mode).lower() != "wal":
+        log.warning("%s: SQLite could not use WAL mode here (%s); several workers may wait "
+                    "on each other", path, mode)
+    return conn
 
 
 def check_limits(retention_seconds: float, max_records: int, max_bytes: int) -> None:
@@ -330,44 +359,18 @@ class SQLiteStore:
         # None yet, or inherited across a fork: a connection must not cross processes, and
         # the parent's one is left alone (closing it here could disturb the parent's locks).
         self._conn = None
-        _create_private(self.path)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
-                               check_same_thread=False)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            self._set_up(conn)
-        except BaseException:
-            conn.close()
-            raise
+        conn = open_sqlite(self.path, self._migrate)
         self._conn, self._pid = conn, os.getpid()
         self._prune_quietly()
         return conn
 
-    def _set_up(self, conn: sqlite3.Connection) -> None:
-        """WAL mode and the schema. Workers opening the file at the same moment can be refused
-        ("database is locked") without SQLite's busy handler being asked, so try again."""
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        while True:
-            try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute(_BODIES)
-                self._migrate(conn)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-        if str(mode).lower() != "wal":
-            log.warning("%s: SQLite could not use WAL mode here (%s); several workers may wait "
-                        "on each other", self.path, mode)
-
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
         """Bring the file to _VERSION; under the write lock, so one worker does it once."""
+        conn.execute(_BODIES)
         if conn.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
             return
-        with _transaction(conn):
+        with transaction(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
                 return
             migrated = conn.execute("SELECT count(*) FROM responses").fetchone()[0]
@@ -383,7 +386,7 @@ class SQLiteStore:
     def _save(self, response_id: str, owner: str, parent: str | None, body: bytes) -> None:
         conn = self._connection()
         now = self._clock()
-        with _transaction(conn):
+        with transaction(conn):
             depth = 0
             if parent is not None and (row := conn.execute(_DEPTH, (parent,)).fetchone()):
                 depth = row[0] + 1
@@ -409,7 +412,7 @@ class SQLiteStore:
         Then its ancestors that were kept only for it (deleted or expired ones) go too."""
         conn = self._connection()
         cutoff = self._cutoff()
-        with _transaction(conn):
+        with transaction(conn):
             row = conn.execute(_FIND, (response_id, owner, cutoff)).fetchone()
             if row is None:
                 return False
@@ -432,7 +435,7 @@ class SQLiteStore:
 
     def _prune(self) -> None:
         conn = self._connection()
-        with _transaction(conn):
+        with transaction(conn):
             conn.execute(_PRUNE_AGE, (self._cutoff(),))
             count, total = conn.execute(_TOTALS).fetchone()
             if count > self.max_records or (total or 0) > self.max_bytes:

@@ -40,12 +40,10 @@ log = logging.getLogger("adapter.store")
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 COMMAND_TIMEOUT = 10.0  # seconds for one statement: a hung server is a 503, not a hung request
 PING_TIMEOUT = 2.0
-_VERSION = 1  # the newest schema this code knows
 _MIGRATE_LOCK = 0x616470_01  # advisory lock keys ("adp"): the schema, and pruning
 _PRUNE_LOCK = 0x616470_02
 _ROLLBACK_TRIES = 3  # a deadlock between two replicas' saves: try again
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS adapter_store_version (version INTEGER NOT NULL)"
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         "CREATE TABLE adapter_responses (id TEXT PRIMARY KEY, owner TEXT, parent TEXT, "
@@ -100,7 +98,7 @@ _PRUNE_LIMITS = (
 
 # What says PostgreSQL cannot be reached (refused, reset, timed out, shutting down, starting up,
 # full, refusing our credentials), rather than a fault of the statement.
-_UNREACHABLE = (
+UNREACHABLE = (
     OSError,  # refused, reset, TimeoutError
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
@@ -119,7 +117,6 @@ class PostgresStore:
                  clock: Callable[[], float] = time.time, prune_every: int = 1000,
                  prune_interval: float = 60.0) -> None:
         check_limits(retention_seconds, max_records, max_bytes)
-        self._url = url  # holds the password: never logged
         self.retention_seconds = float(retention_seconds)
         self.max_records = int(max_records)
         self.max_bytes = int(max_bytes)
@@ -127,8 +124,8 @@ class PostgresStore:
         self.pool_size = max(1, int(pool_size))
         self._clock = clock
         self._prunes = PruneSchedule(prune_every, prune_interval, self.max_bytes)
-        self._pool: asyncpg.Pool | None = None
-        self._reachable = True  # as last seen, so that losing and finding it is logged once
+        self._pg = Pool(url, self.pool_size, self._set_up, "response store")
+        self._connection = self._pg.connection
 
     # The store interface
 
@@ -170,56 +167,17 @@ class PostgresStore:
 
     async def ping(self) -> bool:
         """Whether PostgreSQL answers now (within PING_TIMEOUT); never raises."""
-        try:
-            async with self._connection() as conn:
-                await conn.fetchval("SELECT 1", timeout=PING_TIMEOUT)
-        except StoreUnavailable:
-            return False
-        return True
+        return await self._pg.ping()
 
     async def aclose(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    # Connections
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; StoreUnavailable when PostgreSQL cannot be reached."""
-        try:
-            pool = self._pool or await self._open()
-            async with pool.acquire(timeout=CONNECT_TIMEOUT) as conn:
-                yield conn
-        except _UNREACHABLE as exc:
-            if self._reachable:
-                self._reachable = False
-                log.warning("store: PostgreSQL cannot be reached (%s: %s); requests that need "
-                            "stored responses get 503s until it can", type(exc).__name__, exc)
-            raise StoreUnavailable("The response store cannot be reached now; try again "
-                                   "shortly.") from None
-        if not self._reachable:
-            self._reachable = True
-            log.warning("store: PostgreSQL reached again")
-
-    async def _open(self) -> asyncpg.Pool:
-        """The pool, with the schema brought up to date (once per process)."""
-        pool = await asyncpg.create_pool(self._url, min_size=1, max_size=self.pool_size,
-                                         timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
-        try:
-            async with pool.acquire() as conn:
-                await _migrate(conn)
-                await self._prune(conn)
-        except BaseException:
-            pool.terminate()
-            raise
-        if self._pool is not None:  # another task opened it meanwhile
-            pool.terminate()
-            return self._pool
-        self._pool = pool
-        return pool
+        await self._pg.aclose()
 
     # Within a connection
+
+    async def _set_up(self, conn: Connection) -> None:
+        """The schema brought up to date, and a first prune (once per process)."""
+        await migrate(conn, "adapter_store_version", _MIGRATIONS, _MIGRATE_LOCK)
+        await self._prune(conn)
 
     def _cutoff(self) -> float:
         return self._clock() - self.retention_seconds
@@ -265,21 +223,86 @@ class PostgresStore:
             log.warning("store: pruning old responses failed: %s", exc)
 
 
-async def _migrate(conn: Connection) -> None:
-    """Create or migrate the schema to _VERSION, in one transaction under an advisory lock, so
-    that replicas starting together wait for the first one and then find it done."""
+class Pool:
+    """One process's asyncpg pool, made on first use, which first runs `set_up` (the schema) on
+    one connection. `name` names the store in its 503 and its log lines."""
+
+    def __init__(self, url: str, size: int, set_up: Callable[[Connection], Awaitable[None]],
+                 name: str) -> None:
+        self._url = url  # holds the password: never logged
+        self._size = size
+        self._set_up = set_up
+        self._name = name
+        self._pool: asyncpg.Pool | None = None
+        self._reachable = True  # as last seen, so that losing and finding it is logged once
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; StoreUnavailable when PostgreSQL cannot be reached."""
+        try:
+            pool = self._pool or await self._open()
+            async with pool.acquire(timeout=CONNECT_TIMEOUT) as conn:
+                yield conn
+        except UNREACHABLE as exc:
+            if self._reachable:
+                self._reachable = False
+                log.warning("store: PostgreSQL cannot be reached (%s: %s); requests that need "
+                            "the %s get 503s until it can", type(exc).__name__, exc, self._name)
+            raise StoreUnavailable(f"The {self._name} cannot be reached now; try again "
+                                   "shortly.") from None
+        if not self._reachable:
+            self._reachable = True
+            log.warning("store: PostgreSQL reached again (the %s)", self._name)
+
+    async def ping(self) -> bool:
+        """Whether PostgreSQL answers now (within PING_TIMEOUT); never raises."""
+        try:
+            async with self.connection() as conn:
+                await conn.fetchval("SELECT 1", timeout=PING_TIMEOUT)
+        except StoreUnavailable:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _open(self) -> asyncpg.Pool:
+        """The pool, set up (once per process)."""
+        pool = await asyncpg.create_pool(self._url, min_size=1, max_size=self._size,
+                                         timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            async with pool.acquire() as conn:
+                await self._set_up(conn)
+        except BaseException:
+            pool.terminate()
+            raise
+        if self._pool is not None:  # another task opened it meanwhile
+            pool.terminate()
+            return self._pool
+        self._pool = pool
+        return pool
+
+
+async def migrate(conn: Connection, table: str, migrations: dict[int, tuple[str, ...]],
+                  lock: int) -> None:
+    """Create or migrate a schema to its newest version (`migrations`' last step, the steps done
+    recorded in `table`), in one transaction under the advisory lock `lock`, so that replicas
+    starting together wait for the first one and then find it done."""
+    newest = max(migrations)
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATE_LOCK)
-        await conn.execute(_SCHEMA)
-        version = await conn.fetchval("SELECT max(version) FROM adapter_store_version") or 0
-        if version > _VERSION:
-            log.warning("store: the PostgreSQL schema is version %d, newer than this adapter's "
-                        "%d (a newer replica migrated it)", version, _VERSION)
-        for step in range(version + 1, _VERSION + 1):
-            for statement in _MIGRATIONS[step]:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
+        version = await conn.fetchval(f"SELECT max(version) FROM {table}") or 0
+        if version > newest:
+            log.warning("store: the PostgreSQL schema %s is version %d, newer than this "
+                        "adapter's %d (a newer replica migrated it)", table, version, newest)
+        for step in range(version + 1, newest + 1):
+            for statement in migrations[step]:
                 await conn.execute(statement)
-            await conn.execute("INSERT INTO adapter_store_version VALUES ($1)", step)
-            log.info("store: PostgreSQL schema migrated to version %d", step)
+            await conn.execute(f"INSERT INTO {table} VALUES ($1)", step)
+            log.info("store: PostgreSQL schema %s migrated to version %d", table, step)
 
 
 async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
