@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -17,7 +18,9 @@ from starlette.routing import Route
 
 from .auth import ClientKeyCheck, UpstreamKeys
 from .config import Settings
+from .file_store import open_file_store
 from .fleet import Fleet
+from .gemini_files import GeminiFiles
 from .limits import LimitCheck, Limits
 from .media import MediaFetcher, is_public
 from .memory import Trimmer
@@ -28,9 +31,17 @@ from .replay import ReplayTransport
 from .replies import JSONResponse, error_response, plain_error
 from .retry import RetryPolicy
 from .routes.audio_speech import speech
+from .routes.batches import cancel_batch, create_batch, list_batches, retrieve_batch
 from .routes.chat import chat_completions
 from .routes.common import AdapterState
 from .routes.embeddings import embeddings
+from .routes.files import (
+    delete_file,
+    file_content,
+    list_files,
+    retrieve_file,
+    upload_file,
+)
 from .routes.images import image_edits, image_generations
 from .routes.models import get_model, list_models
 from .routes.responses import create_response, delete_response, get_response, list_input_items
@@ -106,24 +117,22 @@ def create_app(settings: Settings | None = None,
                                  concurrency=settings.fetch_concurrency,
                                  fetched=trimmer.note)
             store = open_store(settings)
+            file_store = open_file_store(settings)
             keys = UpstreamKeys(settings)
             await fleet.start(keys.pool)
             app.state.fleet = fleet  # fleet.healthy / await fleet.ping(): Redis reachable
+            gemini = GeminiClient(
+                http, settings.gemini_base_url,
+                first_byte_timeout=settings.first_byte_timeout or settings.read_timeout,
+                secrets=settings.secrets,
+                pool=keys.pool,
+                retry=RetryPolicy(settings.retries, settings.retry_max_wait),
+                max_streams=settings.max_streams, queue_timeout=settings.queue_timeout,
+                slots_in_use=metrics.slots)
             app.state.adapter = AdapterState(
-                settings=settings,
-                gemini=GeminiClient(
-                    http, settings.gemini_base_url,
-                    first_byte_timeout=settings.first_byte_timeout or settings.read_timeout,
-                    secrets=settings.secrets,
-                    pool=keys.pool,
-                    retry=RetryPolicy(settings.retries, settings.retry_max_wait),
-                    max_streams=settings.max_streams, queue_timeout=settings.queue_timeout,
-                    slots_in_use=metrics.slots),
-                keys=keys,
-                media=media,
-                store=store,
-                trimmer=trimmer,
-            )
+                settings=settings, gemini=gemini, keys=keys, media=media, store=store,
+                trimmer=trimmer, files=GeminiFiles(gemini), file_store=file_store,
+                uploads=asyncio.Semaphore(settings.max_uploads))
             undo_drain = drain_on_sigterm(readiness, settings.drain_delay)
             readiness.started()
             try:
@@ -134,6 +143,7 @@ def create_app(settings: Settings | None = None,
                     undo_drain()
                 await media.aclose()
                 await store.aclose()
+                await file_store.aclose()
                 await fleet.aclose()
                 metrics.close()
 
@@ -161,6 +171,15 @@ def create_app(settings: Settings | None = None,
             Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
             Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
             Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
+            Route("/v1/files", upload_file, methods=["POST"]),
+            Route("/v1/files", list_files, methods=["GET"]),
+            Route("/v1/files/{file_id}", retrieve_file, methods=["GET"]),
+            Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
+            Route("/v1/files/{file_id}/content", file_content, methods=["GET"]),
+            Route("/v1/batches", create_batch, methods=["POST"]),
+            Route("/v1/batches", list_batches, methods=["GET"]),
+            Route("/v1/batches/{batch_id}", retrieve_batch, methods=["GET"]),
+            Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
         ],

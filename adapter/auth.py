@@ -91,6 +91,17 @@ class UpstreamKeys:
     def for_request(self, request: Request) -> str:
         if self.pool is not None:
             return self.pool.next()
+        return self._clients(request)
+
+    def for_owner(self, request: Request, owner: str) -> str:
+        """The key for the caller's files and batches: a file lives in the Gemini project of
+        the key that uploaded it, so a pool gives each owner (`identity`) always the same key,
+        on every replica with the same GEMINI_API_KEY."""
+        if self.pool is not None:
+            return self.pool.keys[int(owner[:8], 16) % len(self.pool.keys)]
+        return self._clients(request)
+
+    def _clients(self, request: Request) -> str:
         token = bearer_token(request.headers) or request.headers.get("x-goog-api-key")
         if token and self._pass_through:
             return token

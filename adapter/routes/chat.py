@@ -19,6 +19,7 @@ from ..translate.stream import StreamTranslator
 from ..translate.wire import ChatCompletionChunk
 from ..upstream import encode_body
 from .common import json_body, off_loop, state_of
+from .placeholders import resolve_placeholders
 from .stream_driver import answer
 
 
@@ -28,7 +29,7 @@ async def translated(request: Request, body: Any) -> ChatRequest:
     state = state_of(request)
     chat = await off_loop(request, chat_request, body, state.settings.model_map)
     if chat.remote_media:
-        await state.media.resolve(chat.remote_media)
+        await resolve_placeholders(request, chat.remote_media)
     return chat
 
 

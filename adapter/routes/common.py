@@ -12,6 +12,8 @@ from starlette.requests import Request
 
 from ..auth import UpstreamKeys
 from ..config import Settings
+from ..file_store import FileStore
+from ..gemini_files import GeminiFiles
 from ..media import MediaFetcher
 from ..memory import Trimmer
 from ..store import ResponseStore
@@ -32,6 +34,9 @@ class AdapterState:
     media: MediaFetcher
     store: ResponseStore
     trimmer: Trimmer
+    files: GeminiFiles  # Gemini's Files API and Batch Mode
+    file_store: FileStore  # batch input files and batch records
+    uploads: asyncio.Semaphore  # file uploads streaming at once (ADAPTER_MAX_UPLOADS)
 
 
 def state_of(request: Request) -> AdapterState:

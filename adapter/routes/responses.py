@@ -25,6 +25,7 @@ from ..translate.stream import StreamTranslator
 from ..translate.wire import ChatCompletionChunk
 from ..upstream import encode_body
 from .common import json_body, off_loop, state_of
+from .placeholders import resolve_placeholders
 from .stream_driver import answer
 
 
@@ -83,7 +84,7 @@ async def translated(request: Request, body: Any,
     call = await off_loop(request, responses_call, body, history, state.settings.model_map)
     chat = await off_loop(request, chat_request, call.chat, state.settings.model_map)
     if chat.remote_media:
-        await state.media.resolve(chat.remote_media)
+        await resolve_placeholders(request, chat.remote_media)
     return call, chat
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from . import validate
 from .errors import InvalidRequest
 from .urls import MAX_URL_LENGTH, checked_url
-from .wire import FETCH, Content, Part
+from .wire import FETCH, FILE_REF, Content, Part
 
 _TEXT_FIELD_BY_TYPE = {"text": "text", "input_text": "text", "output_text": "text",
                        "refusal": "refusal"}
@@ -32,6 +32,7 @@ _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aa
                "opus": "audio/ogg"}
 _FILE_URI = re.compile(r"https://generativelanguage\.googleapis\.com/v1(?:beta)?/files/[\w-]+|"
                        r"gs://\S+")
+_OPENAI_FILE_ID = re.compile(r"file-[\w-]{1,64}")
 _YOUTUBE = re.compile(r"https://(?:www\.|m\.)?(?:youtube\.com/(?:watch\?|shorts/|live/)|youtu\.be/)"
                       r"\S+")
 
@@ -135,16 +136,23 @@ def _file(part: dict[str, Any], where: str) -> Part:
         return _url_part(validate.string(url, f"{where}.file.file_url"),
                          f"{where}.file.file_url", "file")
     if (file_id := file.get("file_id")) is not None:
-        file_id = validate.string(file_id, f"{where}.file.file_id")
-        uri = file_id if _FILE_URI.fullmatch(file_id) else None
-        if uri is None and re.fullmatch(r"files/[\w-]+", file_id):
-            uri = f"https://generativelanguage.googleapis.com/v1beta/{file_id}"
-        if uri is None:
-            raise InvalidRequest("'file_id' must name a Gemini Files API file (files/<id> or its "
-                                 "URI); OpenAI file ids cannot be read here.",
-                                 f"{where}.file.file_id")
-        return {"fileData": {"fileUri": uri}}
+        return file_id_part(file_id, f"{where}.file.file_id")
     raise InvalidRequest("A 'file' part needs 'file_data' or 'file_id'.", f"{where}.file")
+
+
+def file_id_part(file_id: Any, where: str) -> Part:
+    """The part for a file given by id: an OpenAI id (`file-…`, from POST /v1/files) as a
+    placeholder the shell resolves; a Gemini Files API name (`files/<id>`) or URI as it is."""
+    file_id = validate.string(file_id, where)
+    if _OPENAI_FILE_ID.fullmatch(file_id):
+        return {FILE_REF: {"id": file_id, "param": where}}
+    uri = file_id if _FILE_URI.fullmatch(file_id) else None
+    if uri is None and re.fullmatch(r"files/[\w-]+", file_id):
+        uri = f"https://generativelanguage.googleapis.com/v1beta/{file_id}"
+    if uri is None:
+        raise InvalidRequest("'file_id' must be a file's id from POST /v1/files, or a Gemini "
+                             "Files API file (files/<id> or its URI).", where)
+    return {"fileData": {"fileUri": uri}}
 
 
 _MEDIA = {"image_url": _image, "input_audio": _audio, "file": _file}
@@ -184,5 +192,6 @@ def media_resolution(messages: list[Any]) -> str | None:
 
 
 def remote_parts(contents: list[Content]) -> list[Part]:
-    """The placeholder parts whose media the shell must fetch."""
-    return [part for content in contents for part in content["parts"] if FETCH in part]
+    """The placeholder parts the shell must resolve: media to fetch, files to look up."""
+    return [part for content in contents for part in content["parts"]
+            if FETCH in part or FILE_REF in part]

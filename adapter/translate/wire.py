@@ -66,6 +66,17 @@ class FetchSpec(TypedDict):
 FETCH: Final = "_fetch"  # the key of a placeholder part the shell replaces with `inlineData`
 
 
+class FileRefSpec(TypedDict):
+    """An OpenAI file id given in a request (`content.py`): the shell looks the file up (it
+    must be the caller's) and puts its Gemini URI in the part's `fileData`."""
+
+    id: str
+    param: str  # the request field it came from, for errors
+
+
+FILE_REF: Final = "_file"  # the key of a placeholder part the shell replaces with `fileData`
+
+
 class Part(TypedDict, total=False):
     """One Gemini `Part`: one of the data fields, plus the fields that describe it."""
 
@@ -80,7 +91,8 @@ class Part(TypedDict, total=False):
     thoughtSignature: str
     partMetadata: dict[str, Any]
     videoMetadata: dict[str, Any]
-    _fetch: FetchSpec  # the adapter's own placeholder, never sent
+    _fetch: FetchSpec  # the adapter's own placeholders, never sent
+    _file: FileRefSpec
 
 
 class Content(TypedDict):

@@ -298,12 +298,20 @@ def test_file_id_of_a_gemini_file_becomes_file_data(file_id: str, uri: str) -> N
 
 
 @pytest.mark.parametrize("file_id", [
-    "file-abc123", "file-6F2ksmvXxt4VdoqmHRw6kL", "abc", "files/", "files/a/b", "files/a b",
+    "abc", "files/", "files/a/b", "files/a b", "file-", "file-a b", "file-" + "a" * 65,
     "https://example.com/files/abc", "",
 ])
-def test_openai_and_other_file_ids_name_the_file_id(file_id: str) -> None:
+def test_ids_that_name_no_file_name_the_file_id(file_id: str) -> None:
     error = rejects([text("read"), file(file_id=file_id)])
     assert error.param == "messages[0].content[1].file.file_id"
+
+
+@pytest.mark.parametrize("file_id", ["file-abc123", "file-6F2ksmvXxt4VdoqmHRw6kL",
+                                     "file-kept_0123abcd", "file-batch-xyz"])
+def test_an_openai_file_id_is_a_placeholder_the_shell_resolves(file_id: str) -> None:
+    param = "messages[0].content[1].file.file_id"
+    assert content_parts([text("read"), file(file_id=file_id)], "messages[0].content")[1] == {
+        "_file": {"id": file_id, "param": param}}
 
 
 def test_file_data_wins_over_file_id() -> None:

@@ -1,0 +1,108 @@
+"""A batch's output and error files, made as they are read: Gemini's results file joined with
+the contexts kept when the batch was created, each line translated by the live endpoint's code.
+
+Gemini writes one results line per request, keyed `<line>:<part>`; the contexts are kept in
+line order. The join reads both as streams: a context read ahead of its result waits in a small
+table (Gemini writes results in input order in practice, so the table stays near empty), and a
+line's parts (one per embedding input) wait until all have come. Translation runs in a worker
+thread, a group of lines at a time, so a results file of any size never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from .jsonl import lines
+from .translate.batch_lines import output_line, parse_key, parts_of, unanswered_line
+
+MAX_LINE = 256 << 20  # one results or context line (a generated image can be large)
+_GROUP = 256  # results translated per worker-thread call
+
+
+class _Contexts:
+    """The kept contexts, read in order as results ask for them."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._lines = lines(chunks, MAX_LINE).__aiter__()
+        self.waiting: dict[int, dict[str, Any]] = {}  # read ahead of their results
+        self._done = False
+
+    async def take(self, index: int) -> dict[str, Any] | None:
+        """The context of line `index`, or None when there is none (a key Gemini made up)."""
+        while index not in self.waiting and not self._done:
+            try:
+                kept = orjson.loads(await self._lines.__anext__())
+            except StopAsyncIteration:
+                self._done = True
+                break
+            self.waiting[kept["i"]] = kept["c"]
+        return self.waiting.pop(index, None)
+
+    async def rest(self) -> AsyncIterator[dict[str, Any]]:
+        """The contexts no result asked for."""
+        for context in self.waiting.values():
+            yield context
+        self.waiting.clear()
+        while not self._done:
+            try:
+                yield orjson.loads(await self._lines.__anext__())["c"]
+            except StopAsyncIteration:
+                self._done = True
+
+
+def _translate(group: list[tuple[Any, dict[str, Any]]], endpoint: str, created: int,
+               want_ok: bool) -> bytes:
+    """The output lines of a group of (results, context), those that succeeded (`want_ok`) or
+    those that failed."""
+    out = []
+    for results, context in group:
+        seed = f"{context['custom_id']}"
+        ok, line = output_line(results, context, endpoint, created, seed)
+        if ok == want_ok:
+            out.append(orjson.dumps(line))
+    return b"".join(line + b"\n" for line in out)
+
+
+async def output_lines(results: AsyncIterator[bytes], contexts: AsyncIterator[bytes],
+                       endpoint: str, created: int, want_ok: bool,
+                       unanswered: tuple[str, str] | None = None) -> AsyncIterator[bytes]:
+    """The output file (`want_ok`) or the failed requests for the error file, as JSON lines.
+    `unanswered` (code, message): also an error line for each request without a result (the
+    batch was cancelled or expired)."""
+    kept = _Contexts(contexts)
+    parts: dict[int, list[tuple[int, Any]]] = {}  # line -> its parts so far
+    group: list[tuple[Any, dict[str, Any]]] = []
+    async for raw in lines(results, MAX_LINE):
+        result = orjson.loads(raw)
+        key = parse_key(result.get("key")) if isinstance(result, dict) else None
+        if key is None:
+            continue
+        index, part = key
+        context = await kept.take(index)
+        if context is None:
+            continue
+        count = parts_of(context)
+        if count > 1:
+            sofar = parts.setdefault(index, [])
+            sofar.append((part, result))
+            if len(sofar) < count:
+                kept.waiting[index] = context  # until its other parts come
+                continue
+            del parts[index]
+            group.append(([item for _, item in sorted(sofar, key=lambda p: p[0])], context))
+        else:
+            group.append((result, context))
+        if len(group) >= _GROUP:
+            yield await asyncio.to_thread(_translate, group, endpoint, created, want_ok)
+            group = []
+    if group:
+        yield await asyncio.to_thread(_translate, group, endpoint, created, want_ok)
+    if unanswered is not None and not want_ok:
+        code, message = unanswered
+        async for context in kept.rest():
+            line = unanswered_line(context["custom_id"], code, message, context["custom_id"])
+            yield orjson.dumps(line) + b"\n"

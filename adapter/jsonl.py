@@ -1,0 +1,48 @@
+"""Streams of JSON lines: lines out of arbitrary pieces of bytes, and pieces out of lines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+
+from .translate.errors import InvalidRequest
+
+PIECE = 1 << 20  # what `pieces` hands on at a time
+
+
+async def lines(chunks: AsyncIterable[bytes], max_line: int,
+                param: str | None = None) -> AsyncIterator[bytes]:
+    """Each line of the stream, without its line ending; blank lines are skipped. A line
+    longer than `max_line` bytes is a 400 naming `param` (one line never fills memory)."""
+    held: list[bytes] = []  # the line under way, in pieces (never joined piece by piece)
+    size = 0
+    async for chunk in chunks:
+        if b"\n" not in chunk:
+            held.append(chunk)
+            size += len(chunk)
+            if size > max_line:
+                raise InvalidRequest(f"A line is longer than {max_line} bytes.", param,
+                                     code="line_too_long")
+            continue
+        first, *complete, last = chunk.split(b"\n")
+        held.append(first)
+        for line in (b"".join(held), *complete):
+            if line.strip():
+                yield line
+        held, size = [last], len(last)
+    if (line := b"".join(held)).strip():
+        yield line
+
+
+async def pieces(parts: AsyncIterable[bytes], size: int = PIECE) -> AsyncIterator[bytes]:
+    """The same bytes in pieces of about `size` (small parts joined, so that a consumer's cost
+    per piece is paid per megabyte rather than per line)."""
+    held: list[bytes] = []
+    count = 0
+    async for part in parts:
+        held.append(part)
+        count += len(part)
+        if count >= size:
+            yield b"".join(held)
+            held, count = [], 0
+    if held:
+        yield b"".join(held)

@@ -1,0 +1,100 @@
+"""A batch's output file (`file-batch-<id>`: Gemini's results file, translated as it is read)
+and its error file (kept: the lines refused at creation, then the requests that failed)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+
+from ..batch_output import output_lines
+from ..translate.errors import AdapterError
+from ..translate.file_ids import is_kept, results_batch_id
+from ..translate.files import results_object
+from .batches import operation_of
+from .common import state_of
+
+# Why a request has no result, by the batch's Gemini state (OpenAI's codes).
+_UNANSWERED = {
+    "BATCH_STATE_CANCELLED": ("batch_cancelled", "The batch was cancelled before this request "
+                                                 "ran."),
+    "BATCH_STATE_EXPIRED": ("batch_expired", "The batch expired before this request ran."),
+}
+
+
+def _state(operation: dict[str, Any] | None) -> str | None:
+    meta = operation.get("metadata") if operation is not None else None
+    return meta.get("state") if isinstance(meta, dict) else None
+
+
+def _results_name(operation: dict[str, Any] | None) -> str | None:
+    """Gemini's results file of a finished batch, else None."""
+    if operation is None:
+        return None
+    for holder in (operation.get("response"), (operation.get("metadata") or {}).get("output")):
+        if isinstance(holder, dict) and isinstance(holder.get("responsesFile"), str):
+            return str(holder["responsesFile"])
+    return None
+
+
+async def _owned_batch(request: Request, owner: str,
+                       wanted_batch: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    record = await state_of(request).file_store.record(wanted_batch, owner)
+    if record is None:
+        return None
+    return record, await operation_of(request, owner, record)
+
+
+async def batch_file_object(request: Request, owner: str, wanted: str) -> dict[str, Any] | None:
+    """The `file` object of a batch's output file, when the batch is the caller's."""
+    batch = results_batch_id(wanted)
+    found = await _owned_batch(request, owner, batch) if batch is not None else None
+    if found is None or (name := _results_name(found[1])) is None:
+        return None
+    state = state_of(request)
+    file = await state.files.get(name, state.keys.for_owner(request, owner))
+    assert batch is not None
+    return results_object(file, batch)
+
+
+async def batch_file_content(request: Request, owner: str,
+                             wanted: str) -> AsyncIterator[bytes] | None:
+    """The content of a batch's output or error file, streamed; None for any other file."""
+    state = state_of(request)
+    if (batch := results_batch_id(wanted)) is not None:
+        found = await _owned_batch(request, owner, batch)
+        if found is None or _results_name(found[1]) is None:
+            raise AdapterError(f"No such File object: {wanted}", 404, "file_id", "not_found")
+        return _translated(request, owner, found[0], found[1], want_ok=True)
+    if not is_kept(wanted):
+        return None
+    meta = await state.file_store.meta(wanted, owner)
+    if meta is None or not meta.get("batch"):
+        return None
+    found = await _owned_batch(request, owner, meta["batch"])
+    return _error_file(request, owner, wanted, found)
+
+
+async def _error_file(request: Request, owner: str, wanted: str,
+                      found: tuple[dict[str, Any], dict[str, Any] | None] | None,
+                      ) -> AsyncIterator[bytes]:
+    async for piece in state_of(request).file_store.chunks(wanted, owner):
+        yield piece
+    if found is not None and _results_name(found[1]) is not None:
+        async for piece in _translated(request, owner, *found, want_ok=False):
+            yield piece
+
+
+async def _translated(request: Request, owner: str, record: dict[str, Any],
+                      operation: dict[str, Any] | None, want_ok: bool) -> AsyncIterator[bytes]:
+    state = state_of(request)
+    name = _results_name(operation)
+    assert name is not None
+    results = state.files.download(name, state.keys.for_owner(request, owner))
+    contexts = state.file_store.chunks(record["context_file_id"], owner)
+    created = int(time.time())
+    async for piece in output_lines(results, contexts, record["endpoint"], created, want_ok,
+                                    _UNANSWERED.get(_state(operation) or "")):
+        yield piece

@@ -1,0 +1,185 @@
+"""/v1/batches over Gemini's Batch Mode: create from a kept input file, retrieve, list, cancel.
+
+Creating a batch reads its input file from the store as a stream, translates each line with the
+live endpoint's code (`batch_input`), streams the Gemini lines into a Gemini file and starts
+`batchGenerateContent` (or `asyncBatchEmbedContent`) on it. The batch id carries the Gemini
+job's name (`batch_<id>`); the OpenAI fields Gemini has no place for (endpoint, input file,
+metadata, the lines refused) are the batch's record in the store, its owner's only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import require_identity
+from ..batch_input import Prepared, gemini_input, spooled
+from ..jsonl import pieces
+from ..replies import JSONResponse
+from ..translate.batch_lines import EMBEDDINGS
+from ..translate.batches import WINDOW, batch_object, create_params
+from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.file_ids import batch_id, display_name, gemini_batch_name, is_kept, kept_file_id
+from ..translate.wire import Part
+from .common import all_of, json_body, state_of
+from .placeholders import resolve_placeholders
+
+_MAX_LIST = 100
+_GEMINI_INPUT_MIME = "application/jsonl"
+
+
+def _not_found(wanted: str) -> AdapterError:
+    """The same answer for an id that never existed, expired or is another's."""
+    return AdapterError(f"No batch found with id '{wanted}'.", 404, "batch_id", "not_found")
+
+
+async def create_batch(request: Request) -> Response:
+    state = state_of(request)
+    owner = require_identity(request)
+    params = create_params(await json_body(request))
+    input_id = params.input_file_id
+    meta = await state.file_store.meta(input_id, owner) if is_kept(input_id) else None
+    if meta is None or meta.get("kind") != "file" or meta.get("purpose") != "batch":
+        raise InvalidRequest(f"No batch input file with id {input_id!r}: upload it with "
+                             "purpose 'batch' first.", "input_file_id", code="file_not_found")
+    key = state.keys.for_owner(request, owner)
+    created = int(time.time())
+    expires_at = created + WINDOW + state.settings.file_retention_seconds
+    prepared = Prepared()
+
+    async def resolve(parts: list[Part]) -> None:
+        await resolve_placeholders(request, parts)
+
+    try:
+        async with state.uploads:
+            made = pieces(gemini_input(
+                state.file_store.chunks(input_id, owner), params.endpoint,
+                state.settings.model_map, resolve, prepared,
+                max_lines=state.settings.batch_max_lines,
+                max_line=state.settings.max_body_bytes))
+            first = await anext(made, None)  # nothing to send: every line was refused
+            operation = None
+            if first is not None:
+                uploaded = await state.files.upload(
+                    _again(first, made), _GEMINI_INPUT_MIME,
+                    display_name(owner, "batch", input_id), key,
+                    max_bytes=state.settings.file_max_bytes * 4)
+                operation = await _start(request, key, prepared, params.endpoint,
+                                         uploaded["name"], owner)
+        record = await _record(request, owner, params, prepared, operation, created, expires_at)
+    finally:
+        prepared.close()
+    return JSONResponse(batch_object(record, operation))
+
+
+async def _again(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for piece in rest:
+        yield piece
+
+
+async def _start(request: Request, key: str, prepared: Prepared, endpoint: str,
+                 file_name: str, owner: str) -> dict[str, Any]:
+    """Gemini's batch job on the uploaded input: its Operation."""
+    state = state_of(request)
+    assert prepared.model is not None
+    name = display_name(owner, "batch", uuid.uuid4().hex)
+    create = state.files.create_embed_batch if endpoint == EMBEDDINGS else \
+        state.files.create_batch
+    operation: dict[str, Any] = await create(prepared.model, file_name, name, key)
+    return operation
+
+
+async def _record(request: Request, owner: str, params: Any, prepared: Prepared,
+                  operation: dict[str, Any] | None, created: int,
+                  expires_at: float) -> dict[str, Any]:
+    """Keep the batch's record, its contexts and its error file; the record."""
+    store = state_of(request).file_store
+    gemini_name = operation.get("name") if operation is not None else None
+    wanted = batch_id(str(gemini_name)) if gemini_name else f"batch_failed_{uuid.uuid4().hex}"
+    error_file = kept_file_id()
+    await store.put(error_file, owner, {"kind": "file", "purpose": "batch_output",
+                                        "filename": f"{wanted}_error.jsonl", "batch": wanted},
+                    spooled(prepared.errors), max_bytes=1 << 40, expires_at=expires_at)
+    contexts = kept_file_id()
+    await store.put(contexts, owner, {"kind": "batch_context", "batch": wanted},
+                    spooled(prepared.contexts), max_bytes=1 << 40, expires_at=expires_at)
+    record = {"id": wanted, "endpoint": params.endpoint, "input_file_id": params.input_file_id,
+              "completion_window": params.completion_window, "metadata": params.metadata,
+              "created_at": created, "model": prepared.model, "lines": prepared.lines,
+              "refused": prepared.refused, "errors": prepared.listed,
+              "error_file_id": error_file, "context_file_id": contexts,
+              "gemini": gemini_name}
+    await store.put_record(wanted, owner, "batch", record, expires_at=expires_at)
+    return record
+
+
+async def batch_record(request: Request, owner: str, wanted: str) -> dict[str, Any]:
+    record = await state_of(request).file_store.record(wanted, owner)
+    if record is None:
+        raise _not_found(wanted)
+    return record
+
+
+async def operation_of(request: Request, owner: str,
+                       record: dict[str, Any]) -> dict[str, Any] | None:
+    """Gemini's batch Operation for a record (None: Gemini never took the batch)."""
+    name = record.get("gemini")
+    if not name:
+        return None
+    state = state_of(request)
+    operation: dict[str, Any] = await state.files.get_batch(
+        name, state.keys.for_owner(request, owner))
+    return operation
+
+
+async def retrieve_batch(request: Request) -> Response:
+    owner = require_identity(request)
+    record = await batch_record(request, owner, request.path_params["batch_id"])
+    return JSONResponse(batch_object(record, await operation_of(request, owner, record)))
+
+
+async def cancel_batch(request: Request) -> Response:
+    state = state_of(request)
+    owner = require_identity(request)
+    wanted = request.path_params["batch_id"]
+    record = await batch_record(request, owner, wanted)
+    name = gemini_batch_name(wanted)
+    if name is not None and record.get("gemini"):
+        await state.files.cancel_batch(name, state.keys.for_owner(request, owner))
+        if record.get("cancelling_at") is None:
+            record["cancelling_at"] = int(time.time())
+            await state.file_store.put_record(
+                wanted, owner, "batch", record,
+                expires_at=record["created_at"] + WINDOW + state.settings.file_retention_seconds)
+    return JSONResponse(batch_object(record, await operation_of(request, owner, record)))
+
+
+async def list_batches(request: Request) -> Response:
+    """GET /v1/batches: the caller's batches, newest first, `after` and `limit` (1-100, 20)."""
+    owner = require_identity(request)
+    query = request.query_params
+    raw_limit = query.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= _MAX_LIST:
+        raise InvalidRequest(f"'limit' must be an integer from 1 to {_MAX_LIST}.", "limit")
+    limit = int(raw_limit)
+    records = await state_of(request).file_store.records(owner, "batch")
+    if (after := query.get("after")) is not None:
+        ids = [record["id"] for record in records]
+        if after not in ids:
+            raise InvalidRequest(f"'after' {after!r} is not one of your batches.", "after")
+        records = records[ids.index(after) + 1:]
+    shown = records[:limit]
+    operations = await all_of([operation_of(request, owner, record) for record in shown]) \
+        if shown else []
+    data = [batch_object(record, operation) for record, operation in zip(shown, operations,
+                                                                         strict=True)]
+    return JSONResponse({"object": "list", "data": data,
+                         "first_id": data[0]["id"] if data else None,
+                         "last_id": data[-1]["id"] if data else None,
+                         "has_more": len(records) > limit})

@@ -1,0 +1,190 @@
+"""/v1/files: uploads streamed to Gemini's Files API (or, for batch input, into the store),
+listed, looked up, deleted and read back.
+
+Where a file lives: any purpose but `batch` goes to Gemini's Files API (id `file-<gemini id>`,
+the owner and purpose in its display name); `batch` input is kept in the adapter's store, since
+Gemini cannot give an uploaded file back (id `file-kept_…`); a batch's output is the file Gemini
+wrote (`file-batch-<id>`), translated line by line as it is read, and its error file is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..auth import require_identity
+from ..replies import JSONResponse
+from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.file_ids import (
+    display_name,
+    gemini_file_name,
+    is_kept,
+    kept_file_id,
+)
+from ..translate.files import file_object, kept_object, list_params, page, upload_mime
+from ..translate.files import purpose as checked_purpose
+from .batch_files import batch_file_content, batch_file_object
+from .common import state_of
+from .upload_stream import StreamedForm, too_large
+
+_LIST_PAGE = 100  # files asked of Gemini's files.list at a time
+_LIST_MAX_PAGES = 100  # files.list pages read for one listing (10,000 files)
+
+
+def not_found(file_id_: str) -> AdapterError:
+    """The same answer for an id that never existed, expired, was deleted or is another's."""
+    return AdapterError(f"No such File object: {file_id_}", 404, "file_id", "not_found")
+
+
+async def upload_file(request: Request) -> Response:
+    """POST /v1/files: the upload streams on as it arrives, never whole in memory."""
+    state = state_of(request)
+    settings = state.settings
+    owner = require_identity(request)
+    largest = max(settings.file_max_bytes, settings.batch_file_max_bytes)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > largest + (1 << 20):  # the form's own bytes
+        raise too_large(largest, "ADAPTER_FILE_MAX_BYTES")
+    async with state.uploads:
+        form = StreamedForm(request, "file", ("purpose",), largest, "ADAPTER_FILE_MAX_BYTES")
+        try:
+            part = await form.read_until_file()
+            purpose = checked_purpose(form.fields.get("purpose"))
+            if purpose == "batch":
+                form.limit(settings.batch_file_max_bytes, "ADAPTER_BATCH_FILE_MAX_BYTES")
+                return JSONResponse(await _keep(request, owner, part.filename, part.chunks))
+            form.limit(settings.file_max_bytes, "ADAPTER_FILE_MAX_BYTES")
+            key = state.keys.for_owner(request, owner)
+            file = await state.files.upload(
+                part.chunks, upload_mime(part.filename, part.content_type),
+                display_name(owner, purpose, part.filename), key,
+                max_bytes=settings.file_max_bytes)
+            return JSONResponse(file_object(file, owner))
+        finally:
+            form.close()
+
+
+async def _keep(request: Request, owner: str, filename: str,
+                chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+    state = state_of(request)
+    new_id = kept_file_id()
+    meta = {"kind": "file", "purpose": "batch", "filename": filename}
+    expires_at = time.time() + state.settings.file_retention_seconds
+    await state.file_store.put(new_id, owner, meta, chunks,
+                               max_bytes=state.settings.batch_file_max_bytes,
+                               expires_at=expires_at)
+    stored = await state.file_store.meta(new_id, owner)
+    assert stored is not None
+    return kept_object(stored)
+
+
+async def _gemini_file(request: Request, owner: str, wanted: str) -> dict[str, Any]:
+    """The caller's uploaded file on Gemini, or 404."""
+    state = state_of(request)
+    name = gemini_file_name(wanted)
+    if name is None:
+        raise not_found(wanted)
+    try:
+        file: dict[str, Any] = await state.files.get(name, state.keys.for_owner(request, owner))
+    except AdapterError as error:
+        if error.status in (400, 403, 404):
+            raise not_found(wanted) from None
+        raise
+    if file_object(file, owner) is None:
+        raise not_found(wanted)
+    return file
+
+
+async def retrieve_file(request: Request) -> Response:
+    owner = require_identity(request)
+    wanted = request.path_params["file_id"]
+    return JSONResponse(await _file_object(request, owner, wanted))
+
+
+async def _file_object(request: Request, owner: str, wanted: str) -> dict[str, Any]:
+    state = state_of(request)
+    if is_kept(wanted):
+        meta = await state.file_store.meta(wanted, owner)
+        if meta is None or meta.get("kind") != "file":
+            raise not_found(wanted)
+        return kept_object(meta)
+    if wanted.startswith("file-batch-"):
+        found = await batch_file_object(request, owner, wanted)
+        if found is None:
+            raise not_found(wanted)
+        return found
+    found = file_object(await _gemini_file(request, owner, wanted), owner)
+    assert found is not None
+    return found
+
+
+async def delete_file(request: Request) -> Response:
+    state = state_of(request)
+    owner = require_identity(request)
+    wanted = request.path_params["file_id"]
+    if is_kept(wanted):
+        meta = await state.file_store.meta(wanted, owner)
+        if meta is None or meta.get("kind") != "file" or \
+                not await state.file_store.delete(wanted, owner):
+            raise not_found(wanted)
+    else:
+        await _file_object(request, owner, wanted)  # the caller's, or 404
+        name = gemini_file_name(wanted)
+        assert name is not None
+        await state.files.delete(name, state.keys.for_owner(request, owner))
+    return JSONResponse({"id": wanted, "object": "file", "deleted": True})
+
+
+async def file_content(request: Request) -> Response:
+    """GET /v1/files/{id}/content: a kept file as stored; a batch's output or error file
+    translated as it is read; an uploaded file cannot be read back from Gemini."""
+    state = state_of(request)
+    owner = require_identity(request)
+    wanted = request.path_params["file_id"]
+    content = await batch_file_content(request, owner, wanted)
+    if content is None and is_kept(wanted):
+        meta = await state.file_store.meta(wanted, owner)
+        if meta is None or meta.get("kind") != "file":
+            raise not_found(wanted)
+        content = state.file_store.chunks(wanted, owner)
+    if content is None:
+        await _gemini_file(request, owner, wanted)
+        raise InvalidRequest(
+            "Gemini's Files API does not give back the content of an uploaded file; only batch "
+            "input (kept by the adapter), output and error files can be downloaded.",
+            "file_id", code="not_downloadable")
+    return StreamingResponse(content, media_type="application/octet-stream")
+
+
+async def list_files(request: Request) -> Response:
+    """GET /v1/files: the caller's uploaded files on Gemini and its kept files, newest first
+    (or `order=asc`), `purpose` and `after` applied, `limit` at most."""
+    state = state_of(request)
+    owner = require_identity(request)
+    params = list_params(request.query_params)
+    kept = [kept_object(meta) for meta in await state.file_store.listing(owner, "file")] \
+        if params.purpose in (None, "batch", "batch_output") else []
+    uploaded = await _uploaded(request, owner) if params.purpose != "batch" else []
+    return JSONResponse(page([*kept, *uploaded], params))
+
+
+async def _uploaded(request: Request, owner: str) -> list[dict[str, Any]]:
+    state = state_of(request)
+    key = state.keys.for_owner(request, owner)
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    for _ in range(_LIST_MAX_PAGES):
+        answer = await state.files.list(token, _LIST_PAGE, key)
+        for file in answer.get("files", []):
+            if (mine := file_object(file, owner)) is not None:
+                found.append(mine)
+        token = answer.get("nextPageToken")
+        if not token:
+            break
+        await asyncio.sleep(0)
+    return found

@@ -1,0 +1,73 @@
+"""The placeholder parts a translated request leaves for the shell: media linked by URL (fetched)
+and files given by OpenAI id (looked up: the caller's own, ready, then used as `fileData`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from ..auth import require_identity
+from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.file_ids import gemini_file_name, owned
+from ..translate.wire import FETCH, FILE_REF, Part
+from .common import all_of, state_of
+
+
+async def resolve_placeholders(request: Request, parts: list[Part]) -> None:
+    """Replace every placeholder part in place; the first failure is the request's 400."""
+    state = state_of(request)
+    fetched = [part for part in parts if FETCH in part]
+    files = [part for part in parts if FILE_REF in part]
+    if fetched:
+        await state.media.resolve(fetched)
+    if files:
+        await _resolve_files(request, files)
+
+
+async def _resolve_files(request: Request, parts: list[Part]) -> None:
+    limit = state_of(request).settings.fetch_max_count
+    if len(parts) > limit:
+        param = parts[limit][FILE_REF]["param"]
+        raise InvalidRequest(f"A request may name at most {limit} files; '{param}' is one more.",
+                             param, code="too_many_media")
+    owner = require_identity(request)
+    wanted: dict[str, str] = {}  # file id -> the first param naming it
+    for part in parts:
+        wanted.setdefault(part[FILE_REF]["id"], part[FILE_REF]["param"])
+    found = await all_of([file_data(request, owner, file_id, param)
+                          for file_id, param in wanted.items()])
+    data = dict(zip(wanted, found, strict=True))
+    for part in parts:
+        spec = part.pop(FILE_REF)
+        part["fileData"] = data[spec["id"]]
+
+
+def unknown_file(file_id: str, param: str) -> AdapterError:
+    """The same answer for an id that never existed, expired, was deleted or is another's."""
+    return InvalidRequest(f"No such file: {file_id!r}.", param, code="file_not_found")
+
+
+async def file_data(request: Request, owner: str, file_id: str, param: str) -> Any:
+    """`fileData` for one of the caller's uploaded files."""
+    state = state_of(request)
+    name = gemini_file_name(file_id)
+    if name is None or name.startswith("files/batch-"):
+        raise InvalidRequest(f"File {file_id!r} holds batch input or output, which a request "
+                             "cannot read as content.", param, code="invalid_file")
+    key = state.keys.for_owner(request, owner)
+    try:
+        file = await state.files.get(name, key)
+    except AdapterError as error:
+        if error.status in (403, 404):
+            raise unknown_file(file_id, param) from None
+        raise
+    if owned(file.get("displayName"), owner) is None:
+        raise unknown_file(file_id, param)
+    if file.get("state") == "PROCESSING":
+        raise InvalidRequest(f"File {file_id!r} is still being processed by Gemini; try again "
+                             "in a few seconds.", param, code="file_not_ready")
+    if file.get("state") == "FAILED":
+        raise InvalidRequest(f"Gemini could not process file {file_id!r}.", param,
+                             code="invalid_file")
+    return {"fileUri": file["uri"], "mimeType": file["mimeType"]}
