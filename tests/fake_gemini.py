@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from .fake_gemini_files import FakeFiles
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
 
@@ -91,7 +92,8 @@ class FakeGemini:
         self.replies: collections.deque[Reply] = collections.deque()
         self.seen: list[Seen] = []
         self.open_streams = 0
-        self.upload: dict[str, Any] = {}  # the Files API upload under way
+        self.files = FakeFiles()  # the Files API and Batch Mode, per API key
+        self.file_refusals: collections.deque[Reply] = collections.deque()  # answered first
 
     def queue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -99,6 +101,8 @@ class FakeGemini:
     def reset(self) -> None:
         self.replies.clear()
         self.seen.clear()
+        self.files = FakeFiles()
+        self.file_refusals.clear()
 
     def _default(self, method: str, path: str) -> Reply:
         if method == "GET" and path.endswith("/v1beta/models"):
@@ -122,41 +126,23 @@ class FakeGemini:
             if not message.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        method, path, query = scope["method"], scope["path"], scope["query_string"].decode()
         try:
-            parsed: Any = orjson.loads(body) if body else None
+            parsed: Any = orjson.loads(body) if body and "upload_id=" not in query else None
         except orjson.JSONDecodeError:
-            parsed = bytes(body)  # an uploaded file
-        self.seen.append(Seen(scope["method"], scope["path"], scope["query_string"].decode(),
-                              headers, parsed))
-        files = self._files(scope["method"], scope["path"], headers, len(body))
-        reply = files or (self.replies.popleft() if self.replies else self._default(
-            scope["method"], scope["path"]))
+            parsed = None
+        self.seen.append(Seen(method, path, query, headers,
+                              bytes(body) if body and parsed is None else parsed))
+        if self.files.owns(path):  # not from the queue: tests queue generateContent answers
+            if self.file_refusals:
+                reply = self.file_refusals.popleft()
+            else:
+                answer = self.files.answer(method, path, query, headers, bytes(body))
+                reply = Reply(answer.status, answer.chunks, answer.content_type,
+                              answer.headers)
+        else:
+            reply = self.replies.popleft() if self.replies else self._default(method, path)
         await self._send(reply, receive, send)
-
-    def _files(self, method: str, path: str, headers: dict[str, str],
-               size: int) -> Reply | None:
-        """The Files API, answered from the recorded upload (not from the queue, so that tests
-        queue only the generateContent answers): a resumable start gives the recorded upload
-        URL on this server, the upload gives the recorded File with this upload's type, name
-        and size, and files.delete its recorded `{}`."""
-        if path == "/upload/v1beta/files" and headers.get("x-goog-upload-command") == "start":
-            recorded = fixture_bytes("files-upload-start.http.txt").decode()
-            url = re.search(r"^X-Goog-Upload-Url: \S+(/upload/\S+)$", recorded, re.M)
-            assert url
-            self.upload = self.seen[-1].body["file"] | {
-                "mimeType": headers["x-goog-upload-header-content-type"]}
-            return Reply(headers={"x-goog-upload-url": f"http://{headers['host']}{url[1]}",
-                                  "x-goog-upload-status": "active"},
-                         content_type="text/plain; charset=utf-8")
-        if path == "/upload/v1beta/files":
-            file = fixture_json("files-upload-finalize-response.json")
-            file["file"] |= {"displayName": self.upload["display_name"],
-                             "mimeType": self.upload["mimeType"], "sizeBytes": str(size)}
-            return Reply.body(file)
-        if method == "DELETE" and path.startswith("/v1beta/files/"):
-            return Reply(chunks=[fixture_bytes("files-delete-response.json")],
-                         content_type="application/json; charset=UTF-8")
-        return None
 
     async def _send(self, reply: Reply, receive: Any, send: Any) -> None:
         raw_headers = [(b"content-type", reply.content_type.encode())]

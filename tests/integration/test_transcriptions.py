@@ -24,7 +24,7 @@ import openai
 import orjson
 import pytest
 
-from ..fake_gemini import FakeGemini, Reply, fixture_json
+from ..fake_gemini import FakeGemini, Reply
 from .conftest import SERVER_KEY
 
 MODEL = "gemini-2.5-flash"
@@ -202,7 +202,6 @@ def test_a_file_over_the_limit_is_a_413(start_adapter: Any, fake: FakeGemini) ->
 # Over the inline limit: Gemini's Files API (the fake answers it from the recorded upload)
 
 LARGE = tone(1.0)[:44] + tone(1.0)[44:] * 492  # 15.0 MiB of WAV (the header says 1 s)
-FILE = fixture_json("files-upload-finalize-response.json")["file"]
 
 
 def _large(client: openai.OpenAI, **kw: Any) -> Any:
@@ -227,7 +226,9 @@ def _check_upload(fake: FakeGemini) -> None:
         assert seen.headers["x-goog-api-key"] == SERVER_KEY
         assert SERVER_KEY not in seen.path + seen.query
     delete = fake.seen[-1]
-    assert (delete.method, delete.path) == ("DELETE", f"/v1beta/{FILE['name']}")
+    uploaded = fake.files.uploaded[-1]  # the File the fake made of this upload
+    assert (uploaded["displayName"], uploaded["sizeBytes"]) == ("long.wav", str(len(LARGE)))
+    assert (delete.method, delete.path) == ("DELETE", f"/v1beta/{uploaded['name']}")
 
 
 def test_a_large_file_goes_through_the_files_api(client: openai.OpenAI,
@@ -237,10 +238,11 @@ def test_a_large_file_goes_through_the_files_api(client: openai.OpenAI,
     assert _large(client).text == "Hello there."
     assert [(s.method, s.path) for s in fake.seen][2:] == [
         ("POST", f"/v1beta/models/{MODEL}:generateContent"),
-        ("DELETE", f"/v1beta/{FILE['name']}")]
+        ("DELETE", f"/v1beta/{fake.files.uploaded[-1]['name']}")]
     _check_upload(fake)
     audio, instruction = fake.seen[2].body["contents"][0]["parts"]
-    assert audio == {"fileData": {"mimeType": "audio/wav", "fileUri": FILE["uri"]}}
+    uri = fake.files.uploaded[-1]["uri"]
+    assert audio == {"fileData": {"mimeType": "audio/wav", "fileUri": uri}}
     assert "Transcribe" in instruction["text"]
 
 
