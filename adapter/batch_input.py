@@ -134,10 +134,11 @@ async def gemini_input(input_chunks: AsyncIterator[bytes], endpoint: str,
                                  "one batch may hold (ADAPTER_BATCH_MAX_LINES).",
                                  "input_file_id", code="too_many_requests")
         if len(pending) >= _GROUP:
-            yield await _handled(reader, pending, resolve)
+            if made := await _handled(reader, pending, resolve):
+                yield made
             pending = []
-    if pending:
-        yield await _handled(reader, pending, resolve)
+    if pending and (made := await _handled(reader, pending, resolve)):
+        yield made
 
 
 async def _handled(reader: _Reader, raws: list[tuple[int, bytes]], resolve: Resolve) -> bytes:

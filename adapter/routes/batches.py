@@ -128,13 +128,20 @@ async def batch_record(request: Request, owner: str, wanted: str) -> dict[str, A
 
 async def operation_of(request: Request, owner: str,
                        record: dict[str, Any]) -> dict[str, Any] | None:
-    """Gemini's batch Operation for a record (None: Gemini never took the batch)."""
+    """Gemini's batch Operation for a record (None: Gemini never took the batch; an expired
+    one when Gemini no longer knows it)."""
     name = record.get("gemini")
     if not name:
         return None
     state = state_of(request)
-    operation: dict[str, Any] = await state.files.get_batch(
-        name, state.keys.for_owner(request, owner))
+    try:
+        operation: dict[str, Any] = await state.files.get_batch(
+            name, state.keys.for_owner(request, owner))
+    except AdapterError as error:
+        if error.status != 404:
+            raise
+        # Gemini no longer knows the job (it keeps finished jobs for a limited time).
+        return {"name": name, "metadata": {"state": "BATCH_STATE_EXPIRED"}}
     return operation
 
 
