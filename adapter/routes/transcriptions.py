@@ -14,6 +14,7 @@ from ..limits import stream_started
 from ..observability import requested
 from ..replies import EventStreamResponse, JSONResponse
 from ..sse import encode_event
+from ..translate.content import remote_parts
 from ..translate.errors import AdapterError
 from ..translate.transcription import (
     TranscriptionRequest,
@@ -29,6 +30,7 @@ from ..translate.transcription import (
 from ..upstream import GeminiClient, GeminiStream, encode_body
 from .common import off_loop, state_of
 from .forms import FormFields, form_fields
+from .placeholders import resolve_placeholders
 from .stream_driver import SHUTTING_DOWN
 
 log = logging.getLogger("adapter")
@@ -56,6 +58,7 @@ async def _speech_to_text(request: Request, translate: bool) -> Response | Event
     settings = state.settings
     plan = await off_loop(request, _plan, fields, translate, settings.transcribe_model,
                           settings.transcribe_max_bytes, settings.model_map)
+    await resolve_placeholders(request, remote_parts(plan.body["contents"]))
     file = await _upload(state.gemini, plan, key) if plan.upload is not None else None
     try:
         sent = with_file(plan, file) if file is not None else plan.body

@@ -25,6 +25,7 @@ import orjson
 
 from . import validate
 from .capabilities import capabilities
+from .content import file_id_part
 from .errors import AdapterError, InvalidRequest
 from .request import NO_ALIASES, model_id
 from .uploads import Upload
@@ -42,7 +43,7 @@ _MIME_BY_SUFFIX = {"wav": "audio/wav", "mp3": "audio/mp3", "mpga": "audio/mp3",
                    "flac": "audio/flac", "ogg": "audio/ogg", "oga": "audio/ogg",
                    "opus": "audio/ogg", "webm": "audio/webm", "aac": "audio/aac",
                    "aiff": "audio/aiff", "aif": "audio/aiff"}
-_KNOWN_FIELDS = frozenset({"file", "model", "language", "prompt", "response_format",
+_KNOWN_FIELDS = frozenset({"file", "file_id", "model", "language", "prompt", "response_format",
                            "temperature", "timestamp_granularities[]",
                            "timestamp_granularities", "stream", "include[]", "include",
                            "chunking_strategy"})
@@ -200,16 +201,14 @@ def transcription_request(fields: list[tuple[str, str | Upload]], *, translate: 
             raise InvalidRequest("'file' must be a file upload.", "file")
         else:
             values[name] = value
-    if len(files) != 1:
-        raise InvalidRequest("'file' is required, once: send the audio as a file upload.",
-                             "file")
-    upload = files[0]
-    if not upload.data:
-        raise InvalidRequest("'file' is an empty file.", "file")
-    if len(upload.data) > max_bytes:
-        raise AdapterError(f"'file' is {len(upload.data)} bytes; the limit is {max_bytes} "
-                           "bytes (ADAPTER_TRANSCRIBE_MAX_BYTES).", 413, param="file",
-                           code="file_too_large")
+    if not files and values.get("file_id"):  # audio uploaded before, to POST /v1/files
+        upload = None
+    elif len(files) != 1:
+        raise InvalidRequest("'file' is required, once: send the audio as a file upload (or "
+                             "'file_id', a file uploaded to /v1/files).", "file")
+    else:
+        upload = files[0]
+        _check_size(upload, max_bytes)
     requested = values.get("model")
     if not requested:
         raise InvalidRequest("'model' is required (for example 'whisper-1').", "model")
@@ -260,20 +259,34 @@ def transcription_request(fields: list[tuple[str, str | Upload]], *, translate: 
     if timed:
         config["responseMimeType"] = "application/json"
         config["responseSchema"] = _schema(words)
-    mime = audio_mime(upload)
     instruction = {"text": _instruction(translate, language, timed, words, prompt)}
-    parts: list[dict[str, Any]] = [instruction]
+    parts: list[Any] = [instruction]
     to_upload = None
-    if len(upload.data) > INLINE_MAX_BYTES:
+    if upload is None:  # the shell resolves the placeholder to the file's `fileData`
+        mime = "audio/wav"
+        parts.insert(0, file_id_part(values["file_id"], "file_id"))
+    elif len(upload.data) > INLINE_MAX_BYTES:
+        mime = audio_mime(upload)
         to_upload = upload  # the route uploads it and puts its `fileData` first
     else:
+        mime = audio_mime(upload)
         parts.insert(0, {"inlineData": {"mimeType": mime,
                                         "data": base64.b64encode(upload.data).decode("ascii")}})
     body = {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
     validate.nesting(body)
+    duration = wav_duration(upload.data) if upload is not None else None
     return TranscriptionRequest(model, body, requested, response_format, stream, translate,
-                                words, segments, temperature, wav_duration(upload.data),
-                                granularities, to_upload, mime)
+                                words, segments, temperature, duration, granularities,
+                                to_upload, mime)
+
+
+def _check_size(upload: Upload, max_bytes: int) -> None:
+    if not upload.data:
+        raise InvalidRequest("'file' is an empty file.", "file")
+    if len(upload.data) > max_bytes:
+        raise AdapterError(f"'file' is {len(upload.data)} bytes; the limit is {max_bytes} "
+                           "bytes (ADAPTER_TRANSCRIBE_MAX_BYTES).", 413, param="file",
+                           code="file_too_large")
 
 
 def with_file(plan: TranscriptionRequest, file: Mapping[str, Any]) -> dict[str, Any]:

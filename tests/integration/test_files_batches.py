@@ -14,7 +14,7 @@ from openai.types import Batch, CreateEmbeddingResponse, FileObject
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
-from ..fake_gemini import FakeGemini, fixture_bytes
+from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..fake_gemini_files import FAIL
 
 MODEL = "gemini-2.5-flash"
@@ -129,7 +129,8 @@ def test_purpose_after_the_file_is_read_too(adapter_url: str, fake: FakeGemini) 
     """OpenAI's Node SDK sends `file` before `purpose`."""
     body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n"
             b"Content-Type: application/jsonl\r\n\r\n" + jsonl(chat_line("a", "hi")) +
-            b"\r\n--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--b--\r\n")
+            b"\r\n--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch"
+            b"\r\n--b--\r\n")
     answer = httpx.post(f"{adapter_url}/v1/files", content=body,
                         headers={"authorization": "Bearer client-key",
                                  "content-type": "multipart/form-data; boundary=b"})
@@ -290,3 +291,22 @@ def test_bad_batch_requests_are_400s_naming_the_parameter(
                         headers={"authorization": "Bearer client-key"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == param
+
+
+def test_a_transcription_reads_an_uploaded_file_by_id(client: openai.OpenAI, adapter_url: str,
+                                                      fake: FakeGemini) -> None:
+    audio = client.files.create(file=("talk.mp3", io.BytesIO(b"ID3" + bytes(500)), "audio/mpeg"),
+                                purpose="user_data")
+    fake.queue(Reply.body({"candidates": [{"content": {"parts": [{"text": "Hello."}],
+                                                       "role": "model"},
+                                           "finishReason": "STOP", "index": 0}]}))
+    form = b"".join(b"--b\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % pair
+                    for pair in ((b"model", b"whisper-1"), (b"file_id", audio.id.encode())))
+    answer = httpx.post(f"{adapter_url}/v1/audio/transcriptions", content=form + b"--b--\r\n",
+                        headers={"authorization": "Bearer client-key",
+                                 "content-type": "multipart/form-data; boundary=b"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["text"] == "Hello."
+    part = fake.seen[-1].body["contents"][0]["parts"][0]
+    assert part["fileData"]["mimeType"] == "audio/mpeg"
+    assert part["fileData"]["fileUri"].endswith(audio.id.removeprefix("file-"))
