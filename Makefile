@@ -11,7 +11,7 @@ CODEX_VERSION := 0.169.0
 NODE_DIR := .cache/node
 CODEX_STAMP := $(NODE_DIR)/.codex-$(CODEX_VERSION).installed
 
-.PHONY: run replay test lint services bench bench-faults bench-hostile clean codex
+.PHONY: run replay test lint services bench bench-faults bench-hostile bench-batch clean codex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-faults: $(STAMP)
 # another checkout's code, e.g. a worktree of an older commit.
 bench-hostile: $(STAMP)
 	$(BIN)/python -m tests.bench.hostile $(if $(ADAPTER_DIR),--adapter-dir $(ADAPTER_DIR))
+
+# A 100,000-line chat batch through a real adapter process: time and peak RSS of the upload,
+# batches.create, polling and the download (tests/bench/README.md); LINES=N for another size.
+bench-batch: $(STAMP)
+	$(BIN)/python -m tests.bench.batch --lines $(or $(LINES),100000)
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(NODE_DIR)
