@@ -46,3 +46,10 @@ async def pieces(parts: AsyncIterable[bytes], size: int = PIECE) -> AsyncIterato
             held, count = [], 0
     if held:
         yield b"".join(held)
+
+
+async def then(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`first`, then the rest of a stream whose first piece was taken to look at."""
+    yield first
+    async for piece in rest:
+        yield piece

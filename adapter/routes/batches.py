@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.responses import Response
 
 from ..auth import require_identity
 from ..batch_input import Prepared, gemini_input, spooled
-from ..jsonl import pieces
+from ..jsonl import pieces, then
 from ..replies import JSONResponse
 from ..translate.batch_lines import EMBEDDINGS
 from ..translate.batches import WINDOW, batch_object, create_params
@@ -66,7 +65,7 @@ async def create_batch(request: Request) -> Response:
             operation = None
             if first is not None:
                 uploaded = await state.files.upload(
-                    _again(first, made), _GEMINI_INPUT_MIME,
+                    then(first, made), _GEMINI_INPUT_MIME,
                     display_name(owner, "batch", input_id), key,
                     max_bytes=state.settings.file_max_bytes * 4)
                 operation = await _start(request, key, prepared, params.endpoint,
@@ -75,12 +74,6 @@ async def create_batch(request: Request) -> Response:
     finally:
         prepared.close()
     return JSONResponse(batch_object(record, operation))
-
-
-async def _again(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for piece in rest:
-        yield piece
 
 
 async def _start(request: Request, key: str, prepared: Prepared, endpoint: str,

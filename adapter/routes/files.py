@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..auth import require_identity
+from ..jsonl import then
 from ..replies import JSONResponse
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.file_ids import (
@@ -158,7 +159,9 @@ async def file_content(request: Request) -> Response:
             "Gemini's Files API does not give back the content of an uploaded file; only batch "
             "input (kept by the adapter), output and error files can be downloaded.",
             "file_id", code="not_downloadable")
-    return StreamingResponse(content, media_type="application/octet-stream")
+    # The first piece before the headers: a refusal upstream is then this request's error.
+    first = await anext(content, b"")
+    return StreamingResponse(then(first, content), media_type="application/octet-stream")
 
 
 async def list_files(request: Request) -> Response:
