@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from .jsonl import lines
-from .translate.batch_lines import output_line, parse_key, parts_of, unanswered_line
+from .translate.batch_lines import (
+    output_line,
+    parse_key,
+    parts_of,
+    result_tokens,
+    unanswered_line,
+)
 
 MAX_LINE = 256 << 20  # one results or context line (a generated image can be large)
 _GROUP = 256  # results translated per worker-thread call
@@ -54,17 +61,51 @@ class _Contexts:
                 self._done = True
 
 
-def _translate(group: list[tuple[Any, dict[str, Any]]], endpoint: str, created: int,
-               want_ok: bool) -> bytes:
-    """The output lines of a group of (results, context), those that succeeded (`want_ok`) or
-    those that failed."""
+Pair = tuple[Any, dict[str, Any]]  # a line's results (one, or its parts in order), its context
+
+
+def _translate(group: list[Pair], endpoint: str, created: int, want_ok: bool) -> bytes:
+    """The output lines of a group, those that succeeded (`want_ok`) or those that failed."""
     out = []
     for results, context in group:
-        seed = f"{context['custom_id']}"
-        ok, line = output_line(results, context, endpoint, created, seed)
+        ok, line = output_line(results, context, endpoint, created, context["custom_id"])
         if ok == want_ok:
             out.append(orjson.dumps(line))
     return b"".join(line + b"\n" for line in out)
+
+
+async def _joined(results: AsyncIterator[bytes], kept: _Contexts) -> AsyncIterator[list[Pair]]:
+    """Groups of (results, context), as Gemini's results arrive; a line of several parts once
+    all have come."""
+    parts: dict[int, list[tuple[int, Any]]] = {}  # line -> its parts so far
+    group: list[Pair] = []
+    async for raw in lines(results, MAX_LINE):
+        try:
+            result = orjson.loads(raw)
+        except orjson.JSONDecodeError:  # not Gemini's: its request reads as unanswered
+            continue
+        key = parse_key(result.get("key")) if isinstance(result, dict) else None
+        if key is None:
+            continue
+        index, part = key
+        context = await kept.take(index)
+        if context is None:
+            continue
+        if parts_of(context) > 1:
+            sofar = parts.setdefault(index, [])
+            sofar.append((part, result))
+            if len(sofar) < parts_of(context):
+                kept.waiting[index] = context  # until its other parts come
+                continue
+            del parts[index]
+            group.append(([item for _, item in sorted(sofar, key=lambda p: p[0])], context))
+        else:
+            group.append((result, context))
+        if len(group) >= _GROUP:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 async def output_lines(results: AsyncIterator[bytes], contexts: AsyncIterator[bytes],
@@ -74,35 +115,40 @@ async def output_lines(results: AsyncIterator[bytes], contexts: AsyncIterator[by
     `unanswered` (code, message): also an error line for each request without a result (the
     batch was cancelled or expired)."""
     kept = _Contexts(contexts)
-    parts: dict[int, list[tuple[int, Any]]] = {}  # line -> its parts so far
-    group: list[tuple[Any, dict[str, Any]]] = []
-    async for raw in lines(results, MAX_LINE):
-        result = orjson.loads(raw)
-        key = parse_key(result.get("key")) if isinstance(result, dict) else None
-        if key is None:
-            continue
-        index, part = key
-        context = await kept.take(index)
-        if context is None:
-            continue
-        count = parts_of(context)
-        if count > 1:
-            sofar = parts.setdefault(index, [])
-            sofar.append((part, result))
-            if len(sofar) < count:
-                kept.waiting[index] = context  # until its other parts come
-                continue
-            del parts[index]
-            group.append(([item for _, item in sorted(sofar, key=lambda p: p[0])], context))
-        else:
-            group.append((result, context))
-        if len(group) >= _GROUP:
-            yield await asyncio.to_thread(_translate, group, endpoint, created, want_ok)
-            group = []
-    if group:
+    async for group in _joined(results, kept):
         yield await asyncio.to_thread(_translate, group, endpoint, created, want_ok)
     if unanswered is not None and not want_ok:
         code, message = unanswered
         async for context in kept.rest():
             line = unanswered_line(context["custom_id"], code, message, context["custom_id"])
             yield orjson.dumps(line) + b"\n"
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a batch's results come to: lines that succeeded and failed (as the output and
+    error files will show them) and the tokens every result used."""
+
+    completed: int = 0
+    failed: int = 0
+    tokens: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # result_tokens' order
+
+    def count(self, group: list[Pair], endpoint: str) -> None:
+        for results, context in group:
+            ok, _ = output_line(results, context, endpoint, 0, context["custom_id"])
+            if ok:
+                self.completed += 1
+            else:
+                self.failed += 1
+            for result in [results] if isinstance(results, dict) else results:
+                for i, used in enumerate(result_tokens(result)):
+                    self.tokens[i] += used
+
+
+async def tally(results: AsyncIterator[bytes], contexts: AsyncIterator[bytes],
+                endpoint: str) -> Tally:
+    """Count a finished batch's results, off the loop, a group at a time."""
+    counted = Tally()
+    async for group in _joined(results, _Contexts(contexts)):
+        await asyncio.to_thread(counted.count, group, endpoint)
+    return counted

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from ..batch_output import output_lines
+from ..translate.batches import results_file
 from ..translate.errors import AdapterError
 from ..translate.file_ids import is_kept, results_batch_id
 from ..translate.files import results_object
@@ -29,16 +30,6 @@ def _state(operation: dict[str, Any] | None) -> str | None:
     return meta.get("state") if isinstance(meta, dict) else None
 
 
-def _results_name(operation: dict[str, Any] | None) -> str | None:
-    """Gemini's results file of a finished batch, else None."""
-    if operation is None:
-        return None
-    for holder in (operation.get("response"), (operation.get("metadata") or {}).get("output")):
-        if isinstance(holder, dict) and isinstance(holder.get("responsesFile"), str):
-            return str(holder["responsesFile"])
-    return None
-
-
 async def _owned_batch(request: Request, owner: str,
                        wanted_batch: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     record = await state_of(request).file_store.record(wanted_batch, owner)
@@ -51,7 +42,7 @@ async def batch_file_object(request: Request, owner: str, wanted: str) -> dict[s
     """The `file` object of a batch's output file, when the batch is the caller's."""
     batch = results_batch_id(wanted)
     found = await _owned_batch(request, owner, batch) if batch is not None else None
-    if found is None or (name := _results_name(found[1])) is None:
+    if found is None or (name := results_file(found[1])) is None:
         return None
     state = state_of(request)
     file = await state.files.get(name, state.keys.for_owner(request, owner))
@@ -65,7 +56,7 @@ async def batch_file_content(request: Request, owner: str,
     state = state_of(request)
     if (batch := results_batch_id(wanted)) is not None:
         found = await _owned_batch(request, owner, batch)
-        if found is None or _results_name(found[1]) is None:
+        if found is None or results_file(found[1]) is None:
             raise AdapterError(f"No such File object: {wanted}", 404, "file_id", "not_found")
         return _translated(request, owner, found[0], found[1], want_ok=True)
     if not is_kept(wanted):
@@ -82,7 +73,7 @@ async def _error_file(request: Request, owner: str, wanted: str,
                       ) -> AsyncIterator[bytes]:
     async for piece in state_of(request).file_store.chunks(wanted, owner):
         yield piece
-    if found is not None and _results_name(found[1]) is not None:
+    if found is not None and results_file(found[1]) is not None:
         async for piece in _translated(request, owner, *found, want_ok=False):
             yield piece
 
@@ -90,7 +81,7 @@ async def _error_file(request: Request, owner: str, wanted: str,
 async def _translated(request: Request, owner: str, record: dict[str, Any],
                       operation: dict[str, Any] | None, want_ok: bool) -> AsyncIterator[bytes]:
     state = state_of(request)
-    name = _results_name(operation)
+    name = results_file(operation)
     assert name is not None
     results = state.files.download(name, state.keys.for_owner(request, owner))
     contexts = state.file_store.chunks(record["context_file_id"], owner)

@@ -9,6 +9,8 @@ metadata, the lines refused) are the batch's record in the store, its owner's on
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from typing import Any
@@ -18,15 +20,18 @@ from starlette.responses import Response
 
 from ..auth import require_identity
 from ..batch_input import Prepared, gemini_input, spooled
+from ..batch_output import tally
 from ..jsonl import pieces, then
 from ..replies import JSONResponse
 from ..translate.batch_lines import EMBEDDINGS
-from ..translate.batches import WINDOW, batch_object, create_params
+from ..translate.batches import WINDOW, batch_object, batch_usage, create_params, results_file
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.file_ids import batch_id, display_name, gemini_batch_name, is_kept, kept_file_id
 from ..translate.wire import Part
-from .common import all_of, json_body, state_of
+from .common import AdapterState, all_of, json_body, state_of
 from .placeholders import resolve_placeholders
+
+log = logging.getLogger("adapter")
 
 _MAX_LIST = 100
 _GEMINI_INPUT_MIME = "application/jsonl"
@@ -141,7 +146,48 @@ async def operation_of(request: Request, owner: str,
 async def retrieve_batch(request: Request) -> Response:
     owner = require_identity(request)
     record = await batch_record(request, owner, request.path_params["batch_id"])
-    return JSONResponse(batch_object(record, await operation_of(request, owner, record)))
+    operation = await operation_of(request, owner, record)
+    _tally_when_done(request, owner, record, operation)
+    return JSONResponse(batch_object(record, operation))
+
+
+# Batches whose results this process is counting (usage and per-line counts), by id.
+_TALLYING: dict[str, asyncio.Task[None]] = {}
+
+
+def _tally_when_done(request: Request, owner: str, record: dict[str, Any],
+                     operation: dict[str, Any] | None) -> None:
+    """Once Gemini has finished a batch, count its results in the background (a download and
+    a translation of every line, off the loop): its usage and the lines that succeeded and
+    failed, kept in its record for every later read. Once per batch and process."""
+    name = results_file(operation)
+    wanted = record["id"]
+    if name is None or "usage" in record or wanted in _TALLYING or not (operation or {}).get(
+            "done"):
+        return
+    state = state_of(request)
+    key = state.keys.for_owner(request, owner)
+    task = asyncio.create_task(_tally(state, owner, key, dict(record), name))
+    _TALLYING[wanted] = task
+    task.add_done_callback(lambda _: _TALLYING.pop(wanted, None))
+
+
+async def _tally(state: AdapterState, owner: str, key: str, record: dict[str, Any],
+                 name: str) -> None:
+    try:
+        counted = await tally(state.files.download(name, key),
+                              state.file_store.chunks(record["context_file_id"], owner),
+                              record["endpoint"])
+        record["usage"] = batch_usage(*counted.tokens)
+        record["counts"] = {"completed": counted.completed,
+                            "failed": counted.failed + int(record.get("refused", 0))}
+        await state.file_store.put_record(
+            record["id"], owner, "batch", record,
+            expires_at=record["created_at"] + WINDOW + state.settings.file_retention_seconds)
+    except AdapterError as error:  # the next read tries again
+        log.warning("counting batch %s failed: %s", record["id"], error.message)
+    except Exception:
+        log.exception("counting batch %s failed", record["id"])
 
 
 async def cancel_batch(request: Request) -> Response:
@@ -177,6 +223,8 @@ async def list_batches(request: Request) -> Response:
     shown = records[:limit]
     operations = await all_of([operation_of(request, owner, record) for record in shown]) \
         if shown else []
+    for record, operation in zip(shown, operations, strict=True):
+        _tally_when_done(request, owner, record, operation)
     data = [batch_object(record, operation) for record, operation in zip(shown, operations,
                                                                          strict=True)]
     return JSONResponse({"object": "list", "data": data,

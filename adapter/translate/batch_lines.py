@@ -35,6 +35,7 @@ from .response import CompletionBuilder
 from .responses_request import responses_call
 from .responses_stream import ResponsesEmitter
 from .stream import StreamTranslator
+from .usage import usage
 from .wire import GenerateContentResponse, Part
 
 CHAT = "/v1/chat/completions"
@@ -349,3 +350,27 @@ def _embeddings(results: list[Mapping[str, Any]], context: Mapping[str, Any]) ->
     request = EmbeddingsRequest("", context.get("encoding_format", "float"),
                                 [{"requests": [None]}] * expected)
     return embeddings_response(request, answers, context["model"])
+
+
+def _whole(value: Any) -> int:
+    """A token count as Gemini writes it (an int, or an int64 as a string); else 0."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else 0
+
+
+def result_tokens(result: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """(input, cached input, output, reasoning) tokens one Gemini results line used, counted
+    as the live endpoint reports usage (`usage.usage`); an embedding's `tokenCount` is input."""
+    response = result.get("response")
+    if not isinstance(response, dict):
+        return 0, 0, 0, 0
+    meta = response.get("usageMetadata")
+    if isinstance(meta, dict):
+        counts = {name: _whole(meta.get(name)) for name in (
+            "promptTokenCount", "toolUsePromptTokenCount", "candidatesTokenCount",
+            "thoughtsTokenCount", "cachedContentTokenCount")}
+        used = usage(cast(Any, counts))
+        return (used["prompt_tokens"], used["prompt_tokens_details"]["cached_tokens"],
+                used["completion_tokens"], used["completion_tokens_details"]["reasoning_tokens"])
+    return _whole(response.get("tokenCount")), 0, 0, 0

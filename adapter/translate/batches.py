@@ -159,10 +159,7 @@ def batch_object(record: Mapping[str, Any], operation: Mapping[str, Any] | None)
         times["failed_at"] = created
     if (cancelling := record.get("cancelling_at")) is not None:
         times["cancelling_at"] = int(cancelling)
-    output = meta.get("output")
-    results = output.get("responsesFile") if isinstance(output, dict) else None
-    if results is None and operation is not None and isinstance(operation.get("response"), dict):
-        results = operation["response"].get("responsesFile")
+    results = results_file(operation)
     return {
         "id": record.get("id") or batch_id(str((operation or {}).get("name", ""))),
         "object": "batch",
@@ -179,4 +176,27 @@ def batch_object(record: Mapping[str, Any], operation: Mapping[str, Any] | None)
         **times,
         "request_counts": counts,
         "metadata": record.get("metadata"),
+        "usage": record.get("usage"),
     }
+
+
+def batch_usage(input_tokens: int, cached: int, output_tokens: int,
+                reasoning: int) -> dict[str, Any]:
+    """OpenAI's BatchUsage for the tokens a batch's requests used."""
+    return {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": input_tokens + output_tokens}
+
+
+def results_file(operation: Mapping[str, Any] | None) -> str | None:
+    """The name of the results file Gemini wrote for a batch (`files/batch-<id>`), else None.
+    Gemini gives it twice, in `metadata.output` and in `response`."""
+    if operation is None:
+        return None
+    meta = operation.get("metadata")
+    for holder in (operation.get("response"), meta.get("output") if isinstance(meta, dict)
+                   else None):
+        if isinstance(holder, dict) and isinstance(holder.get("responsesFile"), str):
+            return str(holder["responsesFile"])
+    return None

@@ -4,6 +4,7 @@ Batch Mode (tests/fake_gemini_files.py: the recorded wire formats)."""
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import httpx
@@ -43,6 +44,17 @@ def run_to_end(client: openai.OpenAI, batch: Batch) -> Batch:
         batch = client.batches.retrieve(batch.id)
         if batch.status in ("completed", "failed", "cancelled", "expired"):
             return batch
+    raise AssertionError(batch)
+
+
+def counted(client: openai.OpenAI, batch: Batch) -> Batch:
+    """The batch once the adapter has counted its results (usage), which it does in the
+    background after Gemini finished."""
+    for _ in range(100):
+        batch = client.batches.retrieve(batch.id)
+        if batch.usage is not None:
+            return batch
+        time.sleep(0.05)
     raise AssertionError(batch)
 
 
@@ -209,6 +221,18 @@ def test_a_chat_batch_with_a_bad_line_runs_to_its_output_and_error_files(
     assert errors["first"]["response"]["body"]["error"]["code"] == "duplicate_custom_id"
     assert client.files.retrieve(done.output_file_id).purpose == "batch_output"
 
+    # Usage: every result's tokens, as the live answers report them.
+    usage = counted(client, done).usage
+    assert usage is not None
+    bodies = [ChatCompletion.model_validate(line["response"]["body"]) for line in output]
+    assert usage.input_tokens == sum(b.usage.prompt_tokens for b in bodies if b.usage) > 0
+    assert usage.output_tokens == sum(b.usage.completion_tokens for b in bodies if b.usage) > 0
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+    assert usage.output_tokens_details.reasoning_tokens == sum(
+        b.usage.completion_tokens_details.reasoning_tokens or 0 for b in bodies
+        if b.usage and b.usage.completion_tokens_details)
+    assert client.batches.retrieve(done.id).request_counts == done.request_counts
+
 
 def test_responses_and_embeddings_batches(client: openai.OpenAI, fake: FakeGemini) -> None:
     responses = jsonl(*[{"custom_id": f"r{i}", "method": "POST", "url": "/v1/responses",
@@ -236,6 +260,12 @@ def test_responses_and_embeddings_batches(client: openai.OpenAI, fake: FakeGemin
              for line in lines_of(client, done.output_file_id)}
     assert [len(found["e0"].data), len(found["e1"].data)] == [2, 1]
     assert len(found["e0"].data[1].embedding) == 8
+    # Gemini counts each of the three inputs; OpenAI's counts are of the two lines.
+    final = counted(client, done)
+    assert final.request_counts is not None
+    assert (final.request_counts.total, final.request_counts.completed) == (2, 2)
+    assert final.usage is not None and final.usage.input_tokens == sum(
+        answer.usage.prompt_tokens for answer in found.values())
 
 
 def test_cancel_list_and_another_tenant(client: openai.OpenAI, fake: FakeGemini) -> None:

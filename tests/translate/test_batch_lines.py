@@ -28,6 +28,7 @@ from adapter.translate.batch_lines import (
     parse_key,
     parse_line,
     parts_of,
+    result_tokens,
     translate_line,
     unanswered_line,
     upstream_error,
@@ -432,3 +433,21 @@ def test_error_and_unanswered_lines() -> None:
     assert missing["response"] is None
     assert missing["error"] == {"code": "batch_expired", "message": missing["error"]["message"]}
     assert missing["id"].startswith("batch_req_")
+
+
+def test_result_tokens_count_as_the_live_usage_does() -> None:
+    meta = {"promptTokenCount": 10, "toolUsePromptTokenCount": 5, "candidatesTokenCount": 7,
+            "thoughtsTokenCount": 3, "cachedContentTokenCount": 4, "totalTokenCount": 25}
+    assert result_tokens({"response": {"usageMetadata": meta}, "key": "0:0"}) == (15, 4, 10, 3)
+
+
+@pytest.mark.parametrize(("result", "tokens"), [
+    ({"response": {"tokenCount": "6", "embedding": {"values": [0.1]}}}, (6, 0, 0, 0)),
+    ({"error": {"code": 400, "message": "bad"}}, (0, 0, 0, 0)),
+    ({"response": {"usageMetadata": {"promptTokenCount": "12", "candidatesTokenCount": -3,
+                                     "thoughtsTokenCount": True}}}, (12, 0, 0, 0)),
+    ({"response": "nonsense"}, (0, 0, 0, 0)),
+])
+def test_result_tokens_of_embeddings_errors_and_odd_counts(result: dict[str, Any],
+                                                           tokens: tuple[int, ...]) -> None:
+    assert result_tokens(result) == tokens

@@ -10,9 +10,16 @@ from typing import Any
 
 import orjson
 import pytest
-from openai.types import Batch
+from openai.types import Batch, BatchUsage
 
-from adapter.translate.batches import BatchParams, batch_object, create_params, request_counts
+from adapter.translate.batches import (
+    BatchParams,
+    batch_object,
+    batch_usage,
+    create_params,
+    request_counts,
+    results_file,
+)
 from adapter.translate.errors import InvalidRequest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
@@ -210,3 +217,25 @@ def test_unknown_state_is_in_progress_and_no_operation_is_failed() -> None:
     assert never["status"] == "failed" and never["failed_at"] == CREATED
     assert never["errors"]["data"][0]["line"] == 1
     assert never["request_counts"] == {"total": 2, "completed": 0, "failed": 2}
+
+
+def test_batch_usage_is_openais_shape_and_its_total_is_in_plus_out() -> None:
+    usage = batch_usage(100, 40, 30, 12)
+    assert BatchUsage.model_validate(usage, strict=True).total_tokens == 130
+    assert usage["input_tokens_details"] == {"cached_tokens": 40}
+    assert usage["output_tokens_details"] == {"reasoning_tokens": 12}
+
+
+def test_a_batchs_usage_is_its_records() -> None:
+    record = {"id": "batch_x", "endpoint": "/v1/chat/completions", "input_file_id": "f",
+              "created_at": 1, "usage": batch_usage(1, 0, 2, 0)}
+    assert batch_object(record, None)["usage"]["total_tokens"] == 3
+    assert batch_object({**record, "usage": None}, None)["usage"] is None
+
+
+def test_the_results_file_is_found_in_either_place_gemini_gives_it() -> None:
+    name = "files/batch-abc"
+    assert results_file({"response": {"responsesFile": name}}) == name
+    assert results_file({"metadata": {"output": {"responsesFile": name}}}) == name
+    assert results_file({"metadata": {"state": "BATCH_STATE_RUNNING"}}) is None
+    assert results_file(None) is None
