@@ -27,6 +27,7 @@ from ..translate.batch_lines import EMBEDDINGS
 from ..translate.batches import WINDOW, batch_object, batch_usage, create_params, results_file
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.file_ids import batch_id, display_name, gemini_batch_name, is_kept, kept_file_id
+from ..translate.files import results_object
 from ..translate.wire import Part
 from .common import AdapterState, all_of, json_body, state_of
 from .placeholders import resolve_placeholders
@@ -181,6 +182,8 @@ async def _tally(state: AdapterState, owner: str, key: str, record: dict[str, An
         record["usage"] = batch_usage(*counted.tokens)
         record["counts"] = {"completed": counted.completed,
                             "failed": counted.failed + int(record.get("refused", 0))}
+        # The output file, listed from here on by GET /v1/files with no call upstream.
+        record["output_file"] = results_object(await state.files.get(name, key), record["id"])
         await state.file_store.put_record(
             record["id"], owner, "batch", record,
             expires_at=record["created_at"] + WINDOW + state.settings.file_retention_seconds)

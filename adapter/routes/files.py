@@ -165,15 +165,19 @@ async def file_content(request: Request) -> Response:
 
 
 async def list_files(request: Request) -> Response:
-    """GET /v1/files: the caller's uploaded files on Gemini and its kept files, newest first
-    (or `order=asc`), `purpose` and `after` applied, `limit` at most."""
+    """GET /v1/files: the caller's uploaded files on Gemini, its kept files (batch inputs and
+    error files) and its counted batches' output files, newest first (or `order=asc`),
+    `purpose` and `after` applied, `limit` at most."""
     state = state_of(request)
     owner = require_identity(request)
     params = list_params(request.query_params)
     kept = [kept_object(meta) for meta in await state.file_store.listing(owner, "file")] \
         if params.purpose in (None, "batch", "batch_output") else []
-    uploaded = await _uploaded(request, owner) if params.purpose != "batch" else []
-    return JSONResponse(page([*kept, *uploaded], params))
+    outputs = [record["output_file"] for record in await state.file_store.records(owner, "batch")
+               if "output_file" in record] if params.purpose in (None, "batch_output") else []
+    uploaded = await _uploaded(request, owner) if params.purpose not in ("batch",
+                                                                         "batch_output") else []
+    return JSONResponse(page([*kept, *outputs, *uploaded], params))
 
 
 async def _uploaded(request: Request, owner: str) -> list[dict[str, Any]]:

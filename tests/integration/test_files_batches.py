@@ -232,6 +232,9 @@ def test_a_chat_batch_with_a_bad_line_runs_to_its_output_and_error_files(
         b.usage.completion_tokens_details.reasoning_tokens or 0 for b in bodies
         if b.usage and b.usage.completion_tokens_details)
     assert client.batches.retrieve(done.id).request_counts == done.request_counts
+    listed = {f.id: f for f in client.files.list(purpose="batch_output")}
+    assert {done.output_file_id, done.error_file_id} <= set(listed)
+    assert listed[done.output_file_id] == client.files.retrieve(done.output_file_id)
 
 
 def test_responses_and_embeddings_batches(client: openai.OpenAI, fake: FakeGemini) -> None:
