@@ -1,14 +1,19 @@
 """Helpers shared by the integration tests: the server's key, the tools the tests declare, the
-shape every error must have, and a fake upstream reply made from the request."""
+shape every error must have, a fake upstream reply made from the request, and a fleet of adapter
+processes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from ..fake_gemini import FakeGemini, Reply
+from ..processes import Running, adapter_process
 
 SERVER_KEY = "server-gemini-key-123"  # the adapter's own Gemini key (GEMINI_API_KEY)
 
@@ -64,3 +69,33 @@ class Echo:
 
     def clear(self) -> None:
         pass
+
+
+class Fleet:
+    """`count` adapter processes, each as if on its own host (its own SQLite file unless the env
+    names a store); each can be stopped and started again (on a new port)."""
+
+    def __init__(self, count: int, env: dict[str, str], home: Path) -> None:
+        self.env = env
+        self.home = home
+        self.stacks = [ExitStack() for _ in range(count)]
+        self.urls = [self._run(i) for i in range(count)]
+
+    def _run(self, index: int) -> Running:
+        """Start replica `index`, with its own SQLite file unless the env names a store."""
+        env = {"ADAPTER_STORE": str(self.home / f"replica-{index}.sqlite3"),
+               "ADAPTER_REPLICA_NAME": f"replica-{index}", **self.env}
+        return self.stacks[index].enter_context(adapter_process(
+            env=env, output=self.home / f"replica-{index}-{time.monotonic_ns()}.log"))
+
+    def restart(self, index: int) -> Running:
+        """SIGTERM replica `index`, wait until it has exited, start it again (on a new port)."""
+        self.stacks[index].close()
+        self.urls[index] = self._run(index)
+        return self.urls[index]
+
+    def close(self) -> None:
+        for url in self.urls:  # all at once: each may drain for a while
+            url.process.terminate()
+        for stack in self.stacks:
+            stack.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,10 @@ import httpx
 import pytest
 
 from ..fake_gemini import FakeGemini, Reply
-from ..processes import Running, adapter_process
 from ..real_haproxy import haproxy
 from ..real_postgres import running_postgres
 from ..real_redis import real_redis
-from .helpers import SERVER_KEY, Echo, assert_openai_error
+from .helpers import SERVER_KEY, Echo, Fleet, assert_openai_error
 
 MODEL = "gemini-2.5-flash"
 ALICE, BOB = "team-a", "team-b"  # client keys (ADAPTER_API_KEYS): each owns its responses
@@ -40,39 +38,11 @@ def auth(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-class Fleet:
-    """`REPLICAS` adapter processes; each can be stopped and started again (on a new port)."""
-
-    def __init__(self, env: dict[str, str], home: Path) -> None:
-        self.env = env
-        self.home = home
-        self.stacks = [ExitStack() for _ in range(REPLICAS)]
-        self.urls = [self._run(i) for i in range(REPLICAS)]
-
-    def _run(self, index: int) -> Running:
-        """Start replica `index`, with its own SQLite file unless the env names a store."""
-        env = {"ADAPTER_STORE": str(self.home / f"replica-{index}.sqlite3"),
-               "ADAPTER_REPLICA_NAME": f"replica-{index}", **self.env}
-        return self.stacks[index].enter_context(adapter_process(
-            env=env, output=self.home / f"replica-{index}-{time.monotonic_ns()}.log"))
-
-    def restart(self, index: int) -> Running:
-        """SIGTERM replica `index`, wait until it has exited, start it again (on a new port)."""
-        self.stacks[index].close()
-        self.urls[index] = self._run(index)
-        return self.urls[index]
-
-    def close(self) -> None:
-        for url in self.urls:  # all at once: each may drain for a while
-            url.process.terminate()
-        for stack in self.stacks:
-            stack.close()
-
-
 def fleet(fake_url: str, home: Path, **env: str) -> Iterator[Fleet]:
-    replicas = Fleet({"GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": SERVER_KEY,
-                      "ADAPTER_API_KEYS": f"{ALICE},{BOB},{CAROL}", "ADAPTER_RETRIES": "1",
-                      "ADAPTER_DRAIN_DELAY": "0", **env}, home)
+    replicas = Fleet(REPLICAS, {
+        "GEMINI_BASE_URL": fake_url, "GEMINI_API_KEY": SERVER_KEY,
+        "ADAPTER_API_KEYS": f"{ALICE},{BOB},{CAROL}", "ADAPTER_RETRIES": "1",
+        "ADAPTER_DRAIN_DELAY": "0", **env}, home)
     try:
         yield replicas
     finally:
