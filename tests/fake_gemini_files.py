@@ -121,6 +121,8 @@ class FakeFiles:
         self.uploaded: list[dict[str, Any]] = []  # every File finalized, in order
         self.granularity = 8388608  # recorded X-Goog-Upload-Chunk-Granularity
         self.batch_polls = 1  # batches.get answers RUNNING this many times, then SUCCEEDED
+        self.processing_gets = 0  # files.get answers PROCESSING this many times after upload
+        self._processing: dict[str, int] = {}  # file id -> PROCESSING answers still to give
         self.batch_responses: collections.deque[dict[str, Any]] = collections.deque()
         self._recorded = itertools.cycle(
             orjson.loads(line)["response"]
@@ -215,6 +217,8 @@ class FakeFiles:
         if display_name is None:
             del file["displayName"]  # omitted when none was given, as recorded
         self.files[ident] = StoredFile(owner, file, content)
+        if source == "UPLOADED" and self.processing_gets:
+            self._processing[ident] = self.processing_gets
         return copy.deepcopy(file)
 
     def _mine(self, key: str, ident: str) -> StoredFile | None:
@@ -228,6 +232,9 @@ class FakeFiles:
         if method == "DELETE":
             del self.files[ident]
             return Answer(chunks=[(FIXTURES / "files-delete-response.json").read_bytes()])
+        if self._processing.get(ident):
+            self._processing[ident] -= 1
+            return Answer.json({**stored.resource, "state": "PROCESSING"})
         return Answer.json(stored.resource)
 
     def _list_files(self, key: str, params: dict[str, str]) -> Answer:

@@ -3,6 +3,7 @@ and files given by OpenAI id (looked up: the caller's own, ready, then used as `
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +13,10 @@ from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.file_ids import gemini_file_name, owned
 from ..translate.wire import FETCH, FILE_REF, Part
 from .common import all_of, state_of
+
+# A file Gemini is still processing (a video, just uploaded) is waited for, within this.
+READY_POLLS = 15
+READY_POLL_SECONDS = 2.0
 
 
 async def resolve_placeholders(request: Request, parts: list[Part]) -> None:
@@ -56,17 +61,21 @@ async def file_data(request: Request, owner: str, file_id: str, param: str) -> A
         raise InvalidRequest(f"File {file_id!r} holds batch input or output, which a request "
                              "cannot read as content.", param, code="invalid_file")
     key = state.keys.for_owner(request, owner)
-    try:
-        file = await state.files.get(name, key)
-    except AdapterError as error:
-        if error.status in (403, 404):
-            raise unknown_file(file_id, param) from None
-        raise
-    if owned(file.get("displayName"), owner) is None:
-        raise unknown_file(file_id, param)
-    if file.get("state") == "PROCESSING":
+    for _ in range(READY_POLLS):
+        try:
+            file = await state.files.get(name, key)
+        except AdapterError as error:
+            if error.status in (403, 404):
+                raise unknown_file(file_id, param) from None
+            raise
+        if owned(file.get("displayName"), owner) is None:
+            raise unknown_file(file_id, param)
+        if file.get("state") != "PROCESSING":
+            break
+        await asyncio.sleep(READY_POLL_SECONDS)
+    else:
         raise InvalidRequest(f"File {file_id!r} is still being processed by Gemini; try again "
-                             "in a few seconds.", param, code="file_not_ready")
+                             "shortly.", param, code="file_not_ready")
     if file.get("state") == "FAILED":
         raise InvalidRequest(f"Gemini could not process file {file_id!r}.", param,
                              code="invalid_file")

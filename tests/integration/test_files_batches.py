@@ -15,6 +15,8 @@ from openai.types import Batch, CreateEmbeddingResponse, FileObject
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
+from adapter.routes import placeholders
+
 from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..fake_gemini_files import FAIL
 
@@ -343,3 +345,25 @@ def test_a_transcription_reads_an_uploaded_file_by_id(client: openai.OpenAI, ada
     part = fake.seen[-1].body["contents"][0]["parts"][0]
     assert part["fileData"]["mimeType"] == "audio/mpeg"
     assert part["fileData"]["fileUri"].endswith(audio.id.removeprefix("file-"))
+
+
+def test_a_file_gemini_is_still_processing_is_waited_for(
+        client: openai.OpenAI, fake: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(placeholders, "READY_POLL_SECONDS", 0.01)
+    fake.files.processing_gets = 2  # a video just uploaded
+    video = client.files.create(file=("clip.mp4", io.BytesIO(bytes(1000)), "video/mp4"),
+                                purpose="user_data")
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
+        {"type": "file", "file": {"file_id": video.id}}]}])
+    gets = [seen for seen in fake.seen if seen.method == "GET" and "/files/" in seen.path]
+    assert len(gets) == 3
+    assert fake.seen[-1].body["contents"][0]["parts"][0]["fileData"]["mimeType"] == "video/mp4"
+
+    monkeypatch.setattr(placeholders, "READY_POLLS", 3)
+    fake.files.processing_gets = 100
+    slow = client.files.create(file=("long.mp4", io.BytesIO(bytes(1000)), "video/mp4"),
+                               purpose="user_data")
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
+            {"type": "file", "file": {"file_id": slow.id}}]}])
+    assert refused.value.code == "file_not_ready"
