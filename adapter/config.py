@@ -310,8 +310,8 @@ class Settings:
     # how long the store keeps a batch input file, as Gemini keeps its files (48 hours)
     file_retention_seconds: float = field(
         default=2 * DAY, metadata=_var("ADAPTER_FILE_RETENTION_DAYS", _days, _in_days))
-    # file uploads (and batch inputs sent to Gemini) streamed at once, per process; each holds
-    # one 8 MiB piece of Gemini's resumable upload
+    # file uploads (and batch creations) streamed at once, per process; each holds up to about
+    # 17 MiB while an 8 MiB piece of Gemini's resumable upload is gathered and sent
     max_uploads: int = field(default=8, metadata=_var("ADAPTER_MAX_UPLOADS", _positive_int))
     # retries of a refused upstream call, before anything was streamed
     retries: int = field(default=2, metadata=_var("ADAPTER_RETRIES", _whole_number))
