@@ -31,10 +31,17 @@ from ..translate.files import file_object, kept_object, list_params, page, uploa
 from ..translate.files import purpose as checked_purpose
 from .batch_files import batch_file_content, batch_file_object
 from .common import state_of
-from .upload_stream import StreamedForm, too_large
+from .upload_stream import StreamedForm, too_large, upload_slot
 
 _LIST_PAGE = 100  # files asked of Gemini's files.list at a time
 _LIST_MAX_PAGES = 100  # files.list pages read for one listing (10,000 files)
+
+
+def _shown(gemini_file: dict[str, Any], owner: str) -> dict[str, Any] | None:
+    """The `file` object of a Gemini file the caller uploaded, else None: another's, or a
+    batch's input the adapter wrote (purpose "batch": the caller's own batch input is kept)."""
+    found = file_object(gemini_file, owner)
+    return None if found is None or found["purpose"] == "batch" else found
 
 
 def not_found(file_id_: str) -> AdapterError:
@@ -51,8 +58,9 @@ async def upload_file(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > largest + (1 << 20):  # the form's own bytes
         raise too_large(largest, "ADAPTER_FILE_MAX_BYTES")
-    async with state.uploads:
-        form = StreamedForm(request, "file", ("purpose",), largest, "ADAPTER_FILE_MAX_BYTES")
+    async with upload_slot(state.uploads, settings.queue_timeout):
+        form = StreamedForm(request, "file", ("purpose",), largest, "ADAPTER_FILE_MAX_BYTES",
+                            settings.write_timeout)
         try:
             part = await form.read_until_file()
             purpose = checked_purpose(form.fields.get("purpose"))
@@ -96,7 +104,7 @@ async def _gemini_file(request: Request, owner: str, wanted: str) -> dict[str, A
         if error.status in (400, 403, 404):
             raise not_found(wanted) from None
         raise
-    if file_object(file, owner) is None:
+    if _shown(file, owner) is None:
         raise not_found(wanted)
     return file
 
@@ -119,7 +127,7 @@ async def _file_object(request: Request, owner: str, wanted: str) -> dict[str, A
         if found is None:
             raise not_found(wanted)
         return found
-    found = file_object(await _gemini_file(request, owner, wanted), owner)
+    found = _shown(await _gemini_file(request, owner, wanted), owner)
     assert found is not None
     return found
 
@@ -188,7 +196,7 @@ async def _uploaded(request: Request, owner: str) -> list[dict[str, Any]]:
     for _ in range(_LIST_MAX_PAGES):
         answer = await state.files.list(token, _LIST_PAGE, key)
         for file in answer.get("files", []):
-            if (mine := file_object(file, owner)) is not None:
+            if (mine := _shown(file, owner)) is not None:
                 found.append(mine)
         token = answer.get("nextPageToken")
         if not token:

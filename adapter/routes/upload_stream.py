@@ -9,13 +9,15 @@ file spooled to a temporary file (bounded by the route's size limit, deleted at 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from starlette.requests import ClientDisconnect, Request
 
 from ..translate.errors import AdapterError, InvalidRequest
 
@@ -28,6 +30,23 @@ _READ_PIECE = 1 << 20
 def too_large(limit: int, setting: str) -> AdapterError:
     return AdapterError(f"The file is larger than the {limit} bytes this adapter accepts "
                         f"({setting}).", 413, "file", "file_too_large")
+
+
+@contextlib.asynccontextmanager
+async def upload_slot(slots: asyncio.Semaphore, wait_seconds: float) -> AsyncIterator[None]:
+    """One of the process's upload slots (ADAPTER_MAX_UPLOADS), waited for at most
+    `wait_seconds`: then a 503, as when Gemini's streams are all taken."""
+    try:
+        async with asyncio.timeout(wait_seconds):
+            await slots.acquire()
+    except TimeoutError:
+        raise AdapterError("The adapter is taking as many uploads as it is allowed to "
+                           "(ADAPTER_MAX_UPLOADS); try again shortly.", 503,
+                           code="too_many_uploads", retry_after=1) from None
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 @dataclass(slots=True)
@@ -54,7 +73,7 @@ class StreamedForm:
     once the file has been read to its end."""
 
     def __init__(self, request: Request, file_field: str, needed_first: tuple[str, ...],
-                 max_bytes: int, setting: str) -> None:
+                 max_bytes: int, setting: str, stall_seconds: float) -> None:
         content_type = request.headers.get("content-type", "")
         kind, options = parse_options_header(content_type)
         boundary = options.get(b"boundary")
@@ -66,6 +85,7 @@ class StreamedForm:
         self._needed_first = needed_first
         self._max_bytes = max_bytes
         self._setting = setting
+        self._stall_seconds = stall_seconds
         self._events = _Events()
         self._parser = MultipartParser(boundary, {
             "on_part_begin": lambda: self._events.parts.append(("begin", None)),
@@ -80,6 +100,7 @@ class StreamedForm:
         })
         self._body = request.stream().__aiter__()
         self._spool: IO[bytes] | None = None
+        self._file_seen = False
 
     def limit(self, max_bytes: int, setting: str) -> None:
         """The file's size limit from here on (once a field has said which one applies)."""
@@ -99,12 +120,25 @@ class StreamedForm:
         events.header_value.clear()
 
     async def _next_events(self) -> list[tuple[str, object]] | None:
-        """The parser's events for the next piece of the body; None at its end."""
+        """The parser's events for the next piece of the body; None at its end. A body that
+        stops short of the form's closing boundary, stalls or is given up is refused: no part of
+        it may pass for a whole file."""
         try:
-            chunk = await self._body.__anext__()
+            async with asyncio.timeout(self._stall_seconds):
+                chunk = await self._body.__anext__()
         except StopAsyncIteration:
+            if self._parser.state != MultipartState.END:
+                raise InvalidRequest("The multipart form ends before its closing boundary: the "
+                                     "upload is incomplete.", self._file_field,
+                                     code="incomplete_upload") from None
             self._parser.finalize()
             return None
+        except TimeoutError:
+            raise AdapterError(f"The upload sent nothing for {self._stall_seconds:g} seconds.",
+                               408, self._file_field, "upload_stalled") from None
+        except ClientDisconnect:
+            raise InvalidRequest("The client went away before the end of the upload.",
+                                 self._file_field, code="client_disconnected") from None
         try:
             self._parser.write(chunk)
         except Exception as exc:  # python-multipart's MultipartParseError and kin
@@ -142,6 +176,9 @@ class StreamedForm:
                 _, options = parse_options_header(disposition)
                 name = options.get(b"name", b"").decode("utf-8", "replace")
                 if name == self._file_field and b"filename" in options:
+                    if self._file_seen:
+                        raise InvalidRequest(f"The form has more than one '{name}' file.", name)
+                    self._file_seen = True
                     filename = options[b"filename"].decode("utf-8", "replace")
                     mime = headers.get(b"content-type", b"application/octet-stream")
                     return FilePart(filename, mime.decode("latin-1").strip(),

@@ -3,6 +3,7 @@ an upload's purpose and MIME type."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ _MIME = {
     "avi": "video/x-msvideo", "flv": "video/x-flv", "wmv": "video/x-ms-wmv", "3gp": "video/3gpp",
 }
 OCTET_STREAM = "application/octet-stream"
+# A MIME type as RFC 6838 spells one (what may go on to Gemini in a header).
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 def timestamp(text: Any) -> int | None:
@@ -176,9 +179,9 @@ def page(objects: Iterable[Mapping[str, Any]], params: ListParams) -> dict[str, 
 
 def upload_mime(filename: str | None, content_type: str | None) -> str:
     """The MIME type to give Gemini: the client's, or one guessed from the file's extension
-    when the client's says nothing (absent, or application/octet-stream)."""
+    when the client's says nothing (absent, application/octet-stream, or not a MIME type)."""
     given = (content_type or "").split(";", 1)[0].strip().lower()
-    if given and given != OCTET_STREAM:
+    if given != OCTET_STREAM and _MIME_TYPE.fullmatch(given):
         return given
     _, dot, extension = (filename or "").rpartition(".")
     return _MIME.get(extension.lower(), OCTET_STREAM) if dot else OCTET_STREAM

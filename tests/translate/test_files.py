@@ -185,6 +185,8 @@ def test_empty_page_and_unknown_after() -> None:
     (None, None, "application/octet-stream"),
     ("a.pdf", "text/plain; charset=utf-8", "text/plain"),
     ("a.pdf", "Image/JPEG", "image/jpeg"),
+    ("notes.txt", "\x01\xff; x", "text/plain"),  # no header value: guessed
+    ("a.pdf", "pdf please", "application/pdf"),
 ])
 def test_upload_mime(filename: str | None, content_type: str | None, mime: str) -> None:
     assert upload_mime(filename, content_type) == mime
