@@ -10,6 +10,7 @@ metadata, the lines refused) are the batch's record in the store, its owner's on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -31,6 +32,7 @@ from ..translate.files import results_object
 from ..translate.wire import Part
 from .common import AdapterState, all_of, json_body, state_of
 from .placeholders import resolve_placeholders
+from .upload_stream import upload_slot
 
 log = logging.getLogger("adapter")
 
@@ -40,7 +42,8 @@ _GEMINI_INPUT_MIME = "application/jsonl"
 
 def _not_found(wanted: str) -> AdapterError:
     """The same answer for an id that never existed, expired or is another's."""
-    return AdapterError(f"No batch found with id '{wanted}'.", 404, "batch_id", "not_found")
+    return AdapterError(f"No batch found with id {wanted[:100]!r}.", 404, "batch_id",
+                        "not_found")
 
 
 async def create_batch(request: Request) -> Response:
@@ -61,7 +64,7 @@ async def create_batch(request: Request) -> Response:
         await resolve_placeholders(request, parts)
 
     try:
-        async with state.uploads:
+        async with upload_slot(state.uploads, state.settings.queue_timeout):
             made = pieces(gemini_input(
                 state.file_store.chunks(input_id, owner), params.endpoint,
                 state.settings.model_map, resolve, prepared,
@@ -74,8 +77,13 @@ async def create_batch(request: Request) -> Response:
                     then(first, made), _GEMINI_INPUT_MIME,
                     display_name(owner, "batch", input_id), key,
                     max_bytes=state.settings.file_max_bytes * 4)
-                operation = await _start(request, key, prepared, params.endpoint,
-                                         uploaded["name"], owner)
+                try:
+                    operation = await _start(request, key, prepared, params.endpoint,
+                                             uploaded["name"], owner)
+                except BaseException:  # no job will read it: it would stay 48 hours
+                    with contextlib.suppress(AdapterError):
+                        await state.files.delete(uploaded["name"], key)
+                    raise
         record = await _record(request, owner, params, prepared, operation, created, expires_at)
     finally:
         prepared.close()
@@ -199,6 +207,10 @@ async def cancel_batch(request: Request) -> Response:
     wanted = request.path_params["batch_id"]
     record = await batch_record(request, owner, wanted)
     name = gemini_batch_name(wanted)
+    status = batch_object(record, await operation_of(request, owner, record))["status"]
+    if status not in ("in_progress", "cancelling"):
+        raise InvalidRequest(f"Batch {wanted!r} is {status} and cannot be cancelled.",
+                             "batch_id", code="batch_not_cancellable")
     if name is not None and record.get("gemini"):
         await state.files.cancel_batch(name, state.keys.for_owner(request, owner))
         if record.get("cancelling_at") is None:
@@ -214,14 +226,14 @@ async def list_batches(request: Request) -> Response:
     owner = require_identity(request)
     query = request.query_params
     raw_limit = query.get("limit", "20")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= _MAX_LIST:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= _MAX_LIST:
         raise InvalidRequest(f"'limit' must be an integer from 1 to {_MAX_LIST}.", "limit")
     limit = int(raw_limit)
     records = await state_of(request).file_store.records(owner, "batch")
     if (after := query.get("after")) is not None:
         ids = [record["id"] for record in records]
         if after not in ids:
-            raise InvalidRequest(f"'after' {after!r} is not one of your batches.", "after")
+            raise InvalidRequest(f"'after' {after[:64]!r} is not one of your batches.", "after")
         records = records[ids.index(after) + 1:]
     shown = records[:limit]
     operations = await all_of([operation_of(request, owner, record) for record in shown]) \

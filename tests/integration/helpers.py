@@ -4,6 +4,7 @@ processes."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
+import orjson
+from openai.types import FileObject
 
-from ..fake_gemini import FakeGemini, Reply
+from ..fake_gemini import FakeGemini, Reply, fixture_bytes
 from ..processes import Running, adapter_process
 
 SERVER_KEY = "server-gemini-key-123"  # the adapter's own Gemini key (GEMINI_API_KEY)
@@ -99,3 +103,23 @@ class Fleet:
             url.process.terminate()
         for stack in self.stacks:
             stack.close()
+
+
+# Files and batches (test_files_batches*.py)
+
+BATCH_MODEL = "gemini-2.5-flash"
+PDF = fixture_bytes("files-upload-finalize.http.txt")[:2000]  # some bytes; the fake keeps them
+
+
+def chat_line(custom_id: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": BATCH_MODEL, "messages": [{"role": "user", "content": text}],
+                     **extra}}
+
+
+def jsonl(*lines: Any) -> bytes:
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
+
+
+def upload_batch_input(client: openai.OpenAI, content: bytes) -> FileObject:
+    return client.files.create(file=("input.jsonl", io.BytesIO(content)), purpose="batch")

@@ -17,28 +17,15 @@ from openai.types.responses import Response
 
 from adapter.routes import placeholders
 
-from ..fake_gemini import FakeGemini, Reply, fixture_bytes
+from ..fake_gemini import FakeGemini, Reply
 from ..fake_gemini_files import FAIL
+from .helpers import PDF, chat_line, jsonl, upload_batch_input
 
 MODEL = "gemini-2.5-flash"
-PDF = fixture_bytes("files-upload-finalize.http.txt")[:2000]  # some bytes; the fake keeps them
 
 
 def other_client(client: openai.OpenAI) -> openai.OpenAI:
     return client.with_options(api_key="another-tenant")
-
-
-def chat_line(custom_id: str, text: str, **extra: Any) -> dict[str, Any]:
-    return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": MODEL, "messages": [{"role": "user", "content": text}], **extra}}
-
-
-def jsonl(*lines: Any) -> bytes:
-    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
-
-
-def upload_batch_input(client: openai.OpenAI, content: bytes) -> FileObject:
-    return client.files.create(file=("input.jsonl", io.BytesIO(content)), purpose="batch")
 
 
 def run_to_end(client: openai.OpenAI, batch: Batch) -> Batch:
@@ -367,3 +354,22 @@ def test_a_file_gemini_is_still_processing_is_waited_for(
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
             {"type": "file", "file": {"file_id": slow.id}}]}])
     assert refused.value.code == "file_not_ready"
+
+
+def test_a_finished_batch_cannot_be_cancelled(client: openai.OpenAI, fake: FakeGemini) -> None:
+    done = run_to_end(client, client.batches.create(
+        input_file_id=upload_batch_input(client, jsonl(chat_line("a", "hi"))).id,
+        endpoint="/v1/chat/completions", completion_window="24h"))
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.batches.cancel(done.id)
+    assert refused.value.code == "batch_not_cancellable"
+    assert not any(seen.path.endswith(":cancel") for seen in fake.seen)
+    assert client.batches.retrieve(done.id).status == "completed"
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "x", "\u00b2", "1e3"])
+def test_a_bad_batch_list_limit_is_a_400(adapter_url: str, limit: str) -> None:
+    answer = httpx.get(f"{adapter_url}/v1/batches", params={"limit": limit},
+                       headers={"authorization": "Bearer client-key"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == "limit"

@@ -22,8 +22,7 @@ from openai.types import Batch
 
 from ..fake_gemini import FakeGemini
 from ..real_postgres import running_postgres
-from .helpers import SERVER_KEY, Fleet
-from .test_files_batches import PDF, chat_line, jsonl, upload_batch_input
+from .helpers import PDF, SERVER_KEY, Fleet, chat_line, jsonl, upload_batch_input
 
 MODEL = "gemini-2.5-flash"
 ALICE, BOB = "team-a", "team-b"  # client keys (ADAPTER_API_KEYS): each owns its files
