@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..gemini_files import GeminiFiles
 from ..limits import stream_started
 from ..observability import requested
 from ..replies import EventStreamResponse, JSONResponse
@@ -27,7 +28,7 @@ from ..translate.transcription import (
     usage,
     with_file,
 )
-from ..upstream import GeminiClient, GeminiStream, encode_body
+from ..upstream import GeminiStream, encode_body
 from .common import off_loop, state_of
 from .forms import FormFields, form_fields
 from .placeholders import resolve_placeholders
@@ -59,7 +60,7 @@ async def _speech_to_text(request: Request, translate: bool) -> Response | Event
     plan = await off_loop(request, _plan, fields, translate, settings.transcribe_model,
                           settings.transcribe_max_bytes, settings.model_map)
     await resolve_placeholders(request, remote_parts(plan.body["contents"]))
-    file = await _upload(state.gemini, plan, key) if plan.upload is not None else None
+    file = await _upload(state.files, plan, key) if plan.upload is not None else None
     try:
         sent = with_file(plan, file) if file is not None else plan.body
         content = await off_loop(request, encode_body, sent)
@@ -71,7 +72,7 @@ async def _speech_to_text(request: Request, translate: bool) -> Response | Event
         answer = await state.gemini.generate_content(plan.model, content, key)
     finally:
         if file is not None:
-            await _delete(state.gemini, file["name"], key)
+            await _delete(state.files, file["name"], key)
     transcript = read_transcript(plan, answer)
     body, media_type = render(plan, transcript, [answer])
     tokens = usage(plan, [answer], None)  # tokens, whatever the model (duration unknown)
@@ -88,12 +89,13 @@ def _plan(fields: FormFields, translate: bool, model: str,
                                  max_bytes=max_bytes, aliases=aliases)
 
 
-async def _upload(gemini: GeminiClient, plan: TranscriptionRequest, key: str) -> dict[str, Any]:
+async def _upload(files: GeminiFiles, plan: TranscriptionRequest, key: str) -> dict[str, Any]:
     """The audio uploaded through Gemini's Files API, once it is ACTIVE (Gemini may process a
     file for a while after the upload); deleted again if it never becomes usable."""
     assert plan.upload is not None
     upload = plan.upload
-    file = await gemini.upload_file(upload.data, plan.mime, upload.filename or "audio", key)
+    file = await files.upload(_whole(upload.data), plan.mime, upload.filename or "audio", key,
+                              max_bytes=len(upload.data))
     try:
         waited = 0.0
         while file.get("state") == "PROCESSING":
@@ -102,23 +104,27 @@ async def _upload(gemini: GeminiClient, plan: TranscriptionRequest, key: str) ->
                                    f"{_FILE_WAIT_SECONDS:.0f} s.", 504, code="upstream_timeout")
             await asyncio.sleep(_FILE_POLL_SECONDS)
             waited += _FILE_POLL_SECONDS
-            file = await gemini.get_file(file["name"], key)
+            file = await files.get(file["name"], key)
         if file.get("state") == "FAILED":
             raise AdapterError("Gemini could not process the uploaded audio file.", 502,
                                code="upstream_bad_response")
     except BaseException:
-        await _delete(gemini, file["name"], key)
+        await _delete(files, file["name"], key)
         raise
     return file
 
 
-async def _delete(gemini: GeminiClient, name: str, key: str) -> None:
+async def _whole(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _delete(files: GeminiFiles, name: str, key: str) -> None:
     """Delete an uploaded file, whatever happened to the request: the deletion runs as a task
     of its own, so that a cancelled request (the client hung up) does not cancel it; a failure
     is logged (Gemini deletes files itself after 48 hours)."""
     async def delete() -> None:
         try:
-            await gemini.delete_file(name, key)
+            await files.delete(name, key)
         except AdapterError as error:
             log.warning("could not delete the uploaded audio %s: %d %s", name, error.status,
                         error.code)
@@ -155,7 +161,7 @@ async def _streamed(request: Request, plan: TranscriptionRequest, content: bytes
             await upstream.aclose()
         finally:
             if file is not None:
-                await _delete(state.gemini, file, key)
+                await _delete(state.files, file, key)
 
     return EventStreamResponse(_stream(first, batches, upstream, plan, said, answers), close,
                                abort=lambda: encode_event(_error_event(SHUTTING_DOWN)),

@@ -265,22 +265,24 @@ def test_a_files_api_transcription_replays_without_the_audio_in_the_recording(
     with adapter_process("--record", str(directory), env=env) as adapter:
         assert transcribe(adapter) == "Hello there."
         deadline = time.monotonic() + 5
-        while len(list(directory.glob("*.json"))) < 4 and time.monotonic() < deadline:
+        while len(list(directory.glob("*.json"))) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)  # the DELETE and the writes finish after the answer
     upload_id = fake.seen[1].query
     fake.reset()
     files = sorted(directory.glob("*.json"))
     found = [orjson.loads(path.read_bytes()) for path in files]
     assert [(r["request"]["method"], r["model"], r["method"]) for r in found] == [
-        ("POST", "files", "upload"), ("POST", "files", "upload"),
+        ("POST", "files", "upload")] * 3 + [
         ("POST", MODEL, "generateContent"), ("DELETE", "files", "file")]
-    start, upload = found[0], found[1]
+    start, *pieces = found[:3]  # the start, then the 15 MiB in an 8 MiB piece and the rest
     assert start["response"]["headers"]["x-goog-upload-url"] == \
         "/upload/v1beta/files?upload_protocol=resumable"
-    assert upload["request"]["body"] is None
-    assert upload["request"]["body_digest"] == {
-        "sha256": hashlib.sha256(LARGE).hexdigest(), "size": len(LARGE)}
-    assert upload["request"]["query"] == "upload_protocol=resumable"
+    piece = 8 * 1024 * 1024
+    for upload, data in zip(pieces, (LARGE[:piece], LARGE[piece:]), strict=True):
+        assert upload["request"]["body"] is None
+        assert upload["request"]["body_digest"] == {
+            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        assert upload["request"]["query"] == "upload_protocol=resumable"
     sample = base64.b64encode(LARGE[4096:4096 + 48]).decode()
     for path in directory.iterdir():
         data = path.read_bytes()

@@ -209,19 +209,30 @@ def _large(client: openai.OpenAI, **kw: Any) -> Any:
                                               file=("long.wav", LARGE, "audio/wav"), **kw)
 
 
+def _uploads(fake: FakeGemini) -> int:
+    """How many of the requests Gemini saw were the upload (its start, then its pieces)."""
+    return sum(seen.path == "/upload/v1beta/files" for seen in fake.seen)
+
+
+def _after_upload(fake: FakeGemini) -> list[Any]:
+    return fake.seen[_uploads(fake):]
+
+
 def _check_upload(fake: FakeGemini) -> None:
-    start, upload = fake.seen[:2]
+    start, *pieces = fake.seen[:_uploads(fake)]
     assert (start.method, start.path) == ("POST", "/upload/v1beta/files")
     assert start.headers["x-goog-upload-protocol"] == "resumable"
     assert start.headers["x-goog-upload-command"] == "start"
-    assert start.headers["x-goog-upload-header-content-length"] == str(len(LARGE))
     assert start.headers["x-goog-upload-header-content-type"] == "audio/wav"
     assert start.body == {"file": {"display_name": "long.wav"}}
-    assert (upload.method, upload.path) == ("POST", "/upload/v1beta/files")
-    assert upload.query.startswith("upload_id=")  # the recorded upload URL's query
-    assert upload.headers["x-goog-upload-command"] == "upload, finalize"
-    assert upload.headers["x-goog-upload-offset"] == "0"
-    assert upload.body == LARGE
+    assert [piece.headers["x-goog-upload-command"] for piece in pieces] == [
+        "upload"] * (len(pieces) - 1) + ["upload, finalize"]
+    offsets = [0]
+    for piece in pieces[:-1]:
+        offsets.append(offsets[-1] + len(piece.body))
+    assert [int(piece.headers["x-goog-upload-offset"]) for piece in pieces] == offsets
+    assert all(piece.query.startswith("upload_id=") for piece in pieces)
+    assert b"".join(piece.body for piece in pieces) == LARGE
     for seen in fake.seen:
         assert seen.headers["x-goog-api-key"] == SERVER_KEY
         assert SERVER_KEY not in seen.path + seen.query
@@ -236,11 +247,11 @@ def test_a_large_file_goes_through_the_files_api(client: openai.OpenAI,
     assert len(LARGE) > 15 * 1024 * 1024 - 1000
     fake.queue(answer("Hello there."))
     assert _large(client).text == "Hello there."
-    assert [(s.method, s.path) for s in fake.seen][2:] == [
+    assert [(s.method, s.path) for s in _after_upload(fake)] == [
         ("POST", f"/v1beta/models/{MODEL}:generateContent"),
         ("DELETE", f"/v1beta/{fake.files.uploaded[-1]['name']}")]
     _check_upload(fake)
-    audio, instruction = fake.seen[2].body["contents"][0]["parts"]
+    audio, instruction = _after_upload(fake)[0].body["contents"][0]["parts"]
     uri = fake.files.uploaded[-1]["uri"]
     assert audio == {"fileData": {"mimeType": "audio/wav", "fileUri": uri}}
     assert "Transcribe" in instruction["text"]
@@ -251,8 +262,8 @@ def test_the_file_is_deleted_when_generate_content_fails(client: openai.OpenAI,
     fake.queue(Reply.error("error-400-invalid-argument.json", 400))
     with pytest.raises(openai.BadRequestError):
         _large(client)
-    assert [s.path for s in fake.seen][2] == f"/v1beta/models/{MODEL}:generateContent"
-    assert len(fake.seen) == 4
+    assert _after_upload(fake)[0].path == f"/v1beta/models/{MODEL}:generateContent"
+    assert len(_after_upload(fake)) == 2
     _check_upload(fake)
 
 
@@ -263,10 +274,10 @@ def test_a_streamed_large_file_is_deleted_when_the_stream_ends(client: openai.Op
     fake.queue(Reply.events(last))
     events = list(_large(client, stream=True))
     assert events[-1].text == "Hello."
-    assert fake.seen[2].path == f"/v1beta/models/{MODEL}:streamGenerateContent"
-    assert "fileData" in fake.seen[2].body["contents"][0]["parts"][0]
+    assert _after_upload(fake)[0].path == f"/v1beta/models/{MODEL}:streamGenerateContent"
+    assert "fileData" in _after_upload(fake)[0].body["contents"][0]["parts"][0]
     for _ in range(50):  # the deletion runs as the response closes
-        if len(fake.seen) == 4:
+        if len(_after_upload(fake)) == 2:
             break
         time.sleep(0.05)
     _check_upload(fake)
