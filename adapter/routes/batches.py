@@ -29,6 +29,7 @@ from ..translate.batches import WINDOW, batch_object, batch_usage, create_params
 from ..translate.errors import AdapterError, InvalidRequest
 from ..translate.file_ids import batch_id, display_name, gemini_batch_name, is_kept, kept_file_id
 from ..translate.files import results_object
+from ..translate.pages import after_of, limit_of, page_of
 from ..translate.wire import Part
 from .common import AdapterState, all_of, json_body, state_of
 from .placeholders import resolve_placeholders
@@ -225,24 +226,14 @@ async def list_batches(request: Request) -> Response:
     """GET /v1/batches: the caller's batches, newest first, `after` and `limit` (1-100, 20)."""
     owner = require_identity(request)
     query = request.query_params
-    raw_limit = query.get("limit", "20")
-    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= _MAX_LIST:
-        raise InvalidRequest(f"'limit' must be an integer from 1 to {_MAX_LIST}.", "limit")
-    limit = int(raw_limit)
-    records = await state_of(request).file_store.records(owner, "batch")
-    if (after := query.get("after")) is not None:
-        ids = [record["id"] for record in records]
-        if after not in ids:
-            raise InvalidRequest(f"'after' {after[:64]!r} is not one of your batches.", "after")
-        records = records[ids.index(after) + 1:]
-    shown = records[:limit]
+    limit = limit_of(query, 20, _MAX_LIST)
+    listed = page_of(await state_of(request).file_store.records(owner, "batch"),
+                     after_of(query), limit, "batch of yours")
+    shown = listed["data"]
     operations = await all_of([operation_of(request, owner, record) for record in shown]) \
         if shown else []
     for record, operation in zip(shown, operations, strict=True):
         _tally_when_done(request, owner, record, operation)
-    data = [batch_object(record, operation) for record, operation in zip(shown, operations,
-                                                                         strict=True)]
-    return JSONResponse({"object": "list", "data": data,
-                         "first_id": data[0]["id"] if data else None,
-                         "last_id": data[-1]["id"] if data else None,
-                         "has_more": len(records) > limit})
+    listed["data"] = [batch_object(record, operation)
+                      for record, operation in zip(shown, operations, strict=True)]
+    return JSONResponse(listed)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import InvalidRequest
 from .file_ids import file_id, owned, results_file_id
+from .pages import after_of, limit_of, order_of, page_of
 
 # The purposes a client may upload a file with (OpenAI's).
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -142,19 +143,8 @@ def list_params(query: Mapping[str, str]) -> ListParams:
     if wanted is not None and wanted not in LISTED_PURPOSES:
         raise InvalidRequest(f"'purpose' must be one of {', '.join(LISTED_PURPOSES)}; "
                              f"got {wanted!r}.", "purpose")
-    limit = MAX_LIMIT
-    if (text := query.get("limit")) is not None:
-        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
-            raise InvalidRequest(f"'limit' must be an integer from 1 to {MAX_LIMIT}; "
-                                 f"got {text[:32]!r}.", "limit")
-        limit = int(text)
-    after = query.get("after")
-    if after is not None and not after:
-        raise InvalidRequest("'after' must be a file id, not empty.", "after")
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise InvalidRequest(f"'order' must be 'asc' or 'desc'; got {order[:32]!r}.", "order")
-    return ListParams(wanted, limit, after, order)
+    return ListParams(wanted, limit_of(query, MAX_LIMIT, MAX_LIMIT), after_of(query),
+                      order_of(query))
 
 
 def page(objects: Iterable[Mapping[str, Any]], params: ListParams) -> dict[str, Any]:
@@ -162,19 +152,7 @@ def page(objects: Iterable[Mapping[str, Any]], params: ListParams) -> dict[str, 
     the asked order, from the one after `after` (an id not in the list is a 400)."""
     chosen = [o for o in objects if params.purpose is None or o["purpose"] == params.purpose]
     chosen.sort(key=lambda o: (o["created_at"], o["id"]), reverse=params.order == "desc")
-    start = 0
-    if params.after is not None:
-        start = next((i + 1 for i, o in enumerate(chosen) if o["id"] == params.after), -1)
-        if start < 0:
-            raise InvalidRequest(f"No file with id {params.after[:64]!r} in this list.", "after")
-    data = chosen[start:start + params.limit]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": start + params.limit < len(chosen),
-    }
+    return page_of(chosen, params.after, params.limit, "file in this list")
 
 
 def upload_mime(filename: str | None, content_type: str | None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidRequest
+from .pages import after_of, limit_of, order_of, page_of
 
 _STATUSES = ("in_progress", "completed", "incomplete")
 _TEXT = ("input_text", "output_text", "text")
@@ -80,24 +80,8 @@ def input_item_list(items: list[dict[str, Any]], query: Mapping[str, str]) -> di
     """The `input_items` list object for the stored items and the query's `order` (`desc`
     unless told), `limit` (1 to 100, 20 unless told) and `after` (an item id: the page starts
     after it, in that order). A bad value is a 400 naming its parameter."""
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise InvalidRequest(f"'order' must be 'asc' or 'desc', got {order!r}.", "order")
-    raw = query.get("limit", "20")
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"'limit' must be an integer, got {raw!r}.", "limit") from None
-    if not 1 <= limit <= 100:
-        raise InvalidRequest(f"'limit' must be between 1 and 100, got {limit}.", "limit")
-    ordered = items if order == "asc" else items[::-1]
-    start = 0
-    if (after := query.get("after")) is not None:
-        ids = [item["id"] for item in ordered]
-        if after not in ids:
-            raise InvalidRequest(f"No input item with id {after!r} in this response.", "after")
-        start = ids.index(after) + 1
-    page = [item_resource(item) for item in ordered[start:start + limit]]
-    return {"object": "list", "data": page, "has_more": start + limit < len(ordered),
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None}
+    ordered = items if order_of(query) == "asc" else items[::-1]
+    listed = page_of(ordered, after_of(query), limit_of(query, 20, 100),
+                     "input item in this response")
+    listed["data"] = [item_resource(item) for item in listed["data"]]
+    return listed
