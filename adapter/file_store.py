@@ -36,7 +36,7 @@ import orjson
 
 from .config import Settings
 from .store import PruneSchedule, open_sqlite, transaction
-from .translate.errors import AdapterError
+from .translate.errors import AdapterError, FileTooLarge
 
 T = TypeVar("T")
 log = logging.getLogger("adapter.file_store")
@@ -66,11 +66,6 @@ def store_off() -> AdapterError:
     return AdapterError("Files with purpose \"batch\" and batches are kept in the adapter's "
                         "store, which is off (ADAPTER_STORE=off): set ADAPTER_STORE to a file "
                         "or a postgresql:// URL to use them.", 400, code="store_off")
-
-
-def file_too_large(max_bytes: int) -> AdapterError:
-    return AdapterError(f"The file is larger than {max_bytes} bytes, the most this adapter "
-                        "keeps for it.", 413, "file", "file_too_large")
 
 
 def store_full(used: int, limit: int) -> AdapterError:
@@ -110,7 +105,7 @@ async def rows_of(chunks: AsyncIterator[bytes],
     async for chunk in chunks:
         size += len(chunk)
         if size > max_bytes:
-            raise file_too_large(max_bytes)
+            raise FileTooLarge(max_bytes)
         view = memoryview(chunk)
         while view:
             take = CHUNK_BYTES - len(pending)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from .translate.errors import AdapterError
+from .translate.errors import AdapterError, FileTooLarge
 from .upstream import GeminiClient, let_go, transport_error
 
 PIECE_BYTES = 8 * 1024 * 1024  # Gemini's upload granularity (X-Goog-Upload-Chunk-Granularity)
@@ -34,11 +34,6 @@ def _name(name: str, pattern: re.Pattern[str]) -> str:
 def _bad(what: str) -> AdapterError:
     return AdapterError(f"Gemini's {what} answer is not what its API documents.", 502,
                         code="upstream_bad_response")
-
-
-def _too_large(max_bytes: int) -> AdapterError:
-    return AdapterError(f"The file is larger than this server accepts ({max_bytes} bytes).",
-                        413, param="file", code="file_too_large")
 
 
 class GeminiFiles:
@@ -99,7 +94,7 @@ class GeminiFiles:
             async for chunk in chunks:
                 buffer += chunk
                 if offset + len(buffer) > max_bytes:
-                    raise _too_large(max_bytes)
+                    raise FileTooLarge(max_bytes)
                 while len(buffer) > piece_bytes:  # more follows this piece: not the last
                     with memoryview(buffer) as view:
                         piece = view[:piece_bytes].tobytes()

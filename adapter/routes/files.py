@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from ..auth import require_identity
 from ..jsonl import then
 from ..replies import JSONResponse
-from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.errors import AdapterError, FileTooLarge, InvalidRequest
 from ..translate.file_ids import (
     display_name,
     gemini_file_name,
@@ -31,7 +31,7 @@ from ..translate.files import file_object, kept_object, list_params, page, uploa
 from ..translate.files import purpose as checked_purpose
 from .batch_files import batch_file_content, batch_file_object
 from .common import state_of
-from .upload_stream import StreamedForm, too_large, upload_slot
+from .upload_stream import StreamedForm, upload_slot
 
 _LIST_PAGE = 100  # files asked of Gemini's files.list at a time
 _LIST_MAX_PAGES = 100  # files.list pages read for one listing (10,000 files)
@@ -57,7 +57,7 @@ async def upload_file(request: Request) -> Response:
     largest = max(settings.file_max_bytes, settings.batch_file_max_bytes)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > largest + (1 << 20):  # the form's own bytes
-        raise too_large(largest, "ADAPTER_FILE_MAX_BYTES")
+        raise FileTooLarge(largest, "ADAPTER_FILE_MAX_BYTES")
     async with upload_slot(state.uploads, settings.queue_timeout):
         form = StreamedForm(request, "file", ("purpose",), largest, "ADAPTER_FILE_MAX_BYTES",
                             settings.write_timeout)

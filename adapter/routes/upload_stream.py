@@ -19,17 +19,12 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from ..translate.errors import AdapterError, InvalidRequest
+from ..translate.errors import AdapterError, FileTooLarge, InvalidRequest
 
 MAX_FIELD_BYTES = 64 * 1024  # one text field
 MAX_FIELDS = 16
 _SPOOL_IN_MEMORY = 1 << 20  # a spooled file goes to disk beyond this
 _READ_PIECE = 1 << 20
-
-
-def too_large(limit: int, setting: str) -> AdapterError:
-    return AdapterError(f"The file is larger than the {limit} bytes this adapter accepts "
-                        f"({setting}).", 413, "file", "file_too_large")
 
 
 @contextlib.asynccontextmanager
@@ -207,7 +202,7 @@ class StreamedForm:
                 assert isinstance(payload, bytes)
                 size += len(payload)
                 if size > self._max_bytes:
-                    raise too_large(self._max_bytes, self._setting)
+                    raise FileTooLarge(self._max_bytes, self._setting)
                 if payload:
                     yield payload
         await self._read_fields()
@@ -225,7 +220,7 @@ class StreamedForm:
         while piece := self._spool.read(_READ_PIECE):
             size += len(piece)
             if size > self._max_bytes:
-                raise too_large(self._max_bytes, self._setting)
+                raise FileTooLarge(self._max_bytes, self._setting)
             yield piece
 
     def close(self) -> None:

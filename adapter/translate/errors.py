@@ -85,6 +85,16 @@ class InvalidRequest(AdapterError):
 
 
 # Gemini's ErrorInfo reasons that say the key itself will not work (whatever the status).
+class FileTooLarge(AdapterError):
+    """A file larger than the adapter takes (`setting` names the limit, when one does): 413
+    naming `file`, wherever the file is on its way (the form, Gemini's upload, the store)."""
+
+    def __init__(self, limit: int, setting: str | None = None) -> None:
+        named = f" ({setting})" if setting else ""
+        super().__init__(f"The file is larger than the {limit} bytes this adapter accepts"
+                         f"{named}.", 413, "file", "file_too_large")
+
+
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED",
                           "API_KEY_SERVICE_BLOCKED", "CONSUMER_SUSPENDED"})
 # Statuses at which Gemini may well answer the same request if asked again.

@@ -26,7 +26,7 @@ import orjson
 from . import validate
 from .capabilities import capabilities
 from .content import file_id_part
-from .errors import AdapterError, InvalidRequest
+from .errors import AdapterError, FileTooLarge, InvalidRequest
 from .request import NO_ALIASES, model_id
 from .uploads import Upload
 
@@ -284,9 +284,7 @@ def _check_size(upload: Upload, max_bytes: int) -> None:
     if not upload.data:
         raise InvalidRequest("'file' is an empty file.", "file")
     if len(upload.data) > max_bytes:
-        raise AdapterError(f"'file' is {len(upload.data)} bytes; the limit is {max_bytes} "
-                           "bytes (ADAPTER_TRANSCRIBE_MAX_BYTES).", 413, param="file",
-                           code="file_too_large")
+        raise FileTooLarge(max_bytes, "ADAPTER_TRANSCRIBE_MAX_BYTES")
 
 
 def with_file(plan: TranscriptionRequest, file: Mapping[str, Any]) -> dict[str, Any]:
