@@ -36,7 +36,7 @@ import orjson
 
 from .config import Settings
 from .store import PruneSchedule, open_sqlite, transaction
-from .translate.errors import AdapterError, FileTooLarge
+from .translate.errors import AdapterError, FileNotFound, FileTooLarge
 
 T = TypeVar("T")
 log = logging.getLogger("adapter.file_store")
@@ -72,10 +72,6 @@ def store_full(used: int, limit: int) -> AdapterError:
     return AdapterError(f"The adapter's store is full: kept files take {used} of the {limit} "
                         "bytes ADAPTER_STORE_MAX_BYTES allows; delete files or try again when "
                         "older ones have expired.", 413, "file", "store_full")
-
-
-def not_found(file_id: str) -> AdapterError:
-    return AdapterError(f"No such file: {file_id!r}.", 404, "file_id", "not_found")
 
 
 def kind_of(meta: dict[str, Any]) -> str:
@@ -182,15 +178,15 @@ class StreamedFiles(ABC):
         when there is none (as for `meta`) or it is deleted while it is read."""
         found = await self.meta(file_id, owner)
         if found is None:
-            raise not_found(file_id)
+            raise FileNotFound(file_id)
         sent = seq = 0
         while sent < found["bytes"]:
             rows = await self._rows(file_id, seq, READ_ROWS)
             if not rows:
-                raise not_found(file_id)
+                raise FileNotFound(file_id)
             for row_seq, data in rows:
                 if row_seq != seq:
-                    raise not_found(file_id)
+                    raise FileNotFound(file_id)
                 seq += 1
                 sent += len(data)
                 yield data

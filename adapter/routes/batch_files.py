@@ -1,5 +1,6 @@
 """A batch's output file (`file-batch-<id>`: Gemini's results file, translated as it is read)
-and its error file (kept: the lines refused at creation, then the requests that failed)."""
+and the content of kept files (a batch's error file: the lines refused at creation, then the
+requests that failed)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from starlette.requests import Request
 
 from ..batch_output import output_lines
 from ..translate.batches import results_file
-from ..translate.errors import AdapterError
-from ..translate.file_ids import is_kept, results_batch_id
+from ..translate.errors import FileNotFound
+from ..translate.file_ids import results_batch_id
 from ..translate.files import results_object
 from .batches import operation_of
 from .common import state_of
@@ -50,27 +51,27 @@ async def batch_file_object(request: Request, owner: str, wanted: str) -> dict[s
     return results_object(file, batch)
 
 
-async def batch_file_content(request: Request, owner: str,
-                             wanted: str) -> AsyncIterator[bytes] | None:
-    """The content of a batch's output or error file, streamed; None for any other file."""
-    state = state_of(request)
-    if (batch := results_batch_id(wanted)) is not None:
-        found = await _owned_batch(request, owner, batch)
-        if found is None or results_file(found[1]) is None:
-            raise AdapterError(f"No such File object: {wanted}", 404, "file_id", "not_found")
-        return _translated(request, owner, found[0], found[1], want_ok=True)
-    if not is_kept(wanted):
-        return None
-    meta = await state.file_store.meta(wanted, owner)
-    if meta is None or not meta.get("batch"):
-        return None
-    found = await _owned_batch(request, owner, meta["batch"])
-    return _error_file(request, owner, wanted, found)
+async def output_content(request: Request, owner: str, wanted: str) -> AsyncIterator[bytes]:
+    """A batch's output file (`file-batch-<id>`), translated as it is read; 404 unless the
+    batch is the caller's and Gemini has written its results."""
+    batch = results_batch_id(wanted)
+    found = await _owned_batch(request, owner, batch) if batch is not None else None
+    if found is None or results_file(found[1]) is None:
+        raise FileNotFound(wanted)
+    return _translated(request, owner, *found, want_ok=True)
 
 
-async def _error_file(request: Request, owner: str, wanted: str,
-                      found: tuple[dict[str, Any], dict[str, Any] | None] | None,
-                      ) -> AsyncIterator[bytes]:
+async def kept_content(request: Request, owner: str,
+                       meta: dict[str, Any]) -> AsyncIterator[bytes]:
+    """A kept file's content: as stored, and for a batch's error file (its meta names the
+    batch) then the requests that failed, once Gemini has written its results."""
+    found = await _owned_batch(request, owner, meta["batch"]) if meta.get("batch") else None
+    return _kept_then_failed(request, owner, meta["id"], found)
+
+
+async def _kept_then_failed(request: Request, owner: str, wanted: str,
+                            found: tuple[dict[str, Any], dict[str, Any] | None] | None,
+                            ) -> AsyncIterator[bytes]:
     async for piece in state_of(request).file_store.chunks(wanted, owner):
         yield piece
     if found is not None and results_file(found[1]) is not None:

@@ -9,7 +9,6 @@ wrote (`file-batch-<id>`), translated line by line as it is read, and its error 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from ..auth import require_identity
 from ..jsonl import then
 from ..replies import JSONResponse
-from ..translate.errors import AdapterError, FileTooLarge, InvalidRequest
+from ..translate.errors import FileNotFound, FileTooLarge, InvalidRequest
 from ..translate.file_ids import (
     display_name,
     gemini_file_name,
@@ -29,24 +28,13 @@ from ..translate.file_ids import (
 )
 from ..translate.files import file_object, kept_object, list_params, page, upload_mime
 from ..translate.files import purpose as checked_purpose
-from .batch_files import batch_file_content, batch_file_object
+from .batch_files import batch_file_object, kept_content, output_content
+from .caller_files import caller_file, shown
 from .common import state_of
 from .upload_stream import StreamedForm, upload_slot
 
 _LIST_PAGE = 100  # files asked of Gemini's files.list at a time
 _LIST_MAX_PAGES = 100  # files.list pages read for one listing (10,000 files)
-
-
-def _shown(gemini_file: dict[str, Any], owner: str) -> dict[str, Any] | None:
-    """The `file` object of a Gemini file the caller uploaded, else None: another's, or a
-    batch's input the adapter wrote (purpose "batch": the caller's own batch input is kept)."""
-    found = file_object(gemini_file, owner)
-    return None if found is None or found["purpose"] == "batch" else found
-
-
-def not_found(file_id_: str) -> AdapterError:
-    """The same answer for an id that never existed, expired, was deleted or is another's."""
-    return AdapterError(f"No such File object: {file_id_}", 404, "file_id", "not_found")
 
 
 async def upload_file(request: Request) -> Response:
@@ -92,21 +80,12 @@ async def _keep(request: Request, owner: str, filename: str,
     return kept_object(stored)
 
 
-async def _gemini_file(request: Request, owner: str, wanted: str) -> dict[str, Any]:
-    """The caller's uploaded file on Gemini, or 404."""
-    state = state_of(request)
-    name = gemini_file_name(wanted)
-    if name is None:
-        raise not_found(wanted)
-    try:
-        file: dict[str, Any] = await state.files.get(name, state.keys.for_owner(request, owner))
-    except AdapterError as error:
-        if error.status in (400, 403, 404):
-            raise not_found(wanted) from None
-        raise
-    if _shown(file, owner) is None:
-        raise not_found(wanted)
-    return file
+async def _kept(request: Request, owner: str, wanted: str) -> dict[str, Any]:
+    """The store's meta of one of the caller's kept files (batch input, error file), or 404."""
+    meta = await state_of(request).file_store.meta(wanted, owner)
+    if meta is None or meta.get("kind") != "file":
+        raise FileNotFound(wanted)
+    return meta
 
 
 async def retrieve_file(request: Request) -> Response:
@@ -116,18 +95,14 @@ async def retrieve_file(request: Request) -> Response:
 
 
 async def _file_object(request: Request, owner: str, wanted: str) -> dict[str, Any]:
-    state = state_of(request)
     if is_kept(wanted):
-        meta = await state.file_store.meta(wanted, owner)
-        if meta is None or meta.get("kind") != "file":
-            raise not_found(wanted)
-        return kept_object(meta)
+        return kept_object(await _kept(request, owner, wanted))
     if wanted.startswith("file-batch-"):
         found = await batch_file_object(request, owner, wanted)
         if found is None:
-            raise not_found(wanted)
+            raise FileNotFound(wanted)
         return found
-    found = _shown(await _gemini_file(request, owner, wanted), owner)
+    found = shown(await caller_file(request, owner, wanted), owner)
     assert found is not None
     return found
 
@@ -137,10 +112,9 @@ async def delete_file(request: Request) -> Response:
     owner = require_identity(request)
     wanted = request.path_params["file_id"]
     if is_kept(wanted):
-        meta = await state.file_store.meta(wanted, owner)
-        if meta is None or meta.get("kind") != "file" or \
-                not await state.file_store.delete(wanted, owner):
-            raise not_found(wanted)
+        await _kept(request, owner, wanted)
+        if not await state.file_store.delete(wanted, owner):
+            raise FileNotFound(wanted)
     else:
         await _file_object(request, owner, wanted)  # the caller's, or 404
         name = gemini_file_name(wanted)
@@ -152,17 +126,14 @@ async def delete_file(request: Request) -> Response:
 async def file_content(request: Request) -> Response:
     """GET /v1/files/{id}/content: a kept file as stored; a batch's output or error file
     translated as it is read; an uploaded file cannot be read back from Gemini."""
-    state = state_of(request)
     owner = require_identity(request)
     wanted = request.path_params["file_id"]
-    content = await batch_file_content(request, owner, wanted)
-    if content is None and is_kept(wanted):
-        meta = await state.file_store.meta(wanted, owner)
-        if meta is None or meta.get("kind") != "file":
-            raise not_found(wanted)
-        content = state.file_store.chunks(wanted, owner)
-    if content is None:
-        await _gemini_file(request, owner, wanted)
+    if is_kept(wanted):
+        content = await kept_content(request, owner, await _kept(request, owner, wanted))
+    elif wanted.startswith("file-batch-"):
+        content = await output_content(request, owner, wanted)
+    else:
+        await caller_file(request, owner, wanted)
         raise InvalidRequest(
             "Gemini's Files API does not give back the content of an uploaded file; only batch "
             "input (kept by the adapter), output and error files can be downloaded.",
@@ -196,10 +167,9 @@ async def _uploaded(request: Request, owner: str) -> list[dict[str, Any]]:
     for _ in range(_LIST_MAX_PAGES):
         answer = await state.files.list(token, _LIST_PAGE, key)
         for file in answer.get("files", []):
-            if (mine := _shown(file, owner)) is not None:
+            if (mine := shown(file, owner)) is not None:
                 found.append(mine)
         token = answer.get("nextPageToken")
         if not token:
             break
-        await asyncio.sleep(0)
     return found

@@ -9,9 +9,10 @@ from typing import Any
 from starlette.requests import Request
 
 from ..auth import require_identity
-from ..translate.errors import AdapterError, InvalidRequest
-from ..translate.file_ids import gemini_file_name, owned
+from ..translate.errors import AdapterError, FileNotFound, InvalidRequest
+from ..translate.file_ids import is_kept
 from ..translate.wire import FETCH, FILE_REF, Part
+from .caller_files import caller_file
 from .common import all_of, state_of
 
 # A file Gemini is still processing (a video, just uploaded) is waited for, within this.
@@ -55,21 +56,14 @@ def unknown_file(file_id: str, param: str) -> AdapterError:
 
 async def file_data(request: Request, owner: str, file_id: str, param: str) -> Any:
     """`fileData` for one of the caller's uploaded files."""
-    state = state_of(request)
-    name = gemini_file_name(file_id)
-    if name is None or name.startswith("files/batch-"):
+    if is_kept(file_id) or file_id.startswith("file-batch-"):
         raise InvalidRequest(f"File {file_id!r} holds batch input or output, which a request "
                              "cannot read as content.", param, code="invalid_file")
-    key = state.keys.for_owner(request, owner)
     for _ in range(READY_POLLS):
         try:
-            file = await state.files.get(name, key)
-        except AdapterError as error:
-            if error.status in (403, 404):
-                raise unknown_file(file_id, param) from None
-            raise
-        if owned(file.get("displayName"), owner) is None:
-            raise unknown_file(file_id, param)
+            file = await caller_file(request, owner, file_id)
+        except FileNotFound:
+            raise unknown_file(file_id, param) from None
         if file.get("state") != "PROCESSING":
             break
         await asyncio.sleep(READY_POLL_SECONDS)

@@ -95,6 +95,15 @@ class FileTooLarge(AdapterError):
                          f"{named}.", 413, "file", "file_too_large")
 
 
+class FileNotFound(AdapterError):
+    """404 for a file id: the same answer whether it never existed, expired, was deleted or
+    is another caller's."""
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__(f"No such File object: {file_id[:100]!r}.", 404, "file_id",
+                         "not_found")
+
+
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED",
                           "API_KEY_SERVICE_BLOCKED", "CONSUMER_SUSPENDED"})
 # Statuses at which Gemini may well answer the same request if asked again.
