@@ -18,6 +18,7 @@ from .upstream import GeminiClient, let_go, transport_error
 
 PIECE_BYTES = 8 * 1024 * 1024  # Gemini's upload granularity (X-Goog-Upload-Chunk-Granularity)
 
+GEMINI_FILE_MAX_BYTES = 2 << 30  # Gemini's limit on one file
 _FILE = re.compile(r"files/[a-z0-9-]{1,64}")
 _BATCH = re.compile(r"batches/[a-z0-9-]{1,64}")
 _MODEL = re.compile(r"[A-Za-z0-9._-]{1,128}")

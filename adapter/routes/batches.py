@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ..auth import require_identity
 from ..batch_input import Prepared, gemini_input, spooled
 from ..batch_output import tally
+from ..gemini_files import GEMINI_FILE_MAX_BYTES
 from ..jsonl import pieces, then
 from ..replies import JSONResponse
 from ..translate.batch_lines import EMBEDDINGS
@@ -41,6 +42,12 @@ _MAX_LIST = 100
 _GEMINI_INPUT_MIME = "application/jsonl"
 
 
+def _kept_until(created: float, state: AdapterState) -> float:
+    """When a batch's record, contexts and error file expire: after its completion window,
+    as long again as a file is kept."""
+    return created + WINDOW + state.settings.file_retention_seconds
+
+
 def _not_found(wanted: str) -> AdapterError:
     """The same answer for an id that never existed, expired or is another's."""
     return AdapterError(f"No batch found with id {wanted[:100]!r}.", 404, "batch_id",
@@ -58,7 +65,7 @@ async def create_batch(request: Request) -> Response:
                              "purpose 'batch' first.", "input_file_id", code="file_not_found")
     key = state.keys.for_owner(request, owner)
     created = int(time.time())
-    expires_at = created + WINDOW + state.settings.file_retention_seconds
+    expires_at = _kept_until(created, state)
     prepared = Prepared()
 
     async def resolve(parts: list[Part]) -> None:
@@ -77,7 +84,7 @@ async def create_batch(request: Request) -> Response:
                 uploaded = await state.files.upload(
                     then(first, made), _GEMINI_INPUT_MIME,
                     display_name(owner, "batch", input_id), key,
-                    max_bytes=state.settings.file_max_bytes * 4)
+                    max_bytes=GEMINI_FILE_MAX_BYTES)
                 try:
                     operation = await _start(request, key, prepared, params.endpoint,
                                              uploaded["name"], owner)
@@ -107,16 +114,19 @@ async def _record(request: Request, owner: str, params: Any, prepared: Prepared,
                   operation: dict[str, Any] | None, created: int,
                   expires_at: float) -> dict[str, Any]:
     """Keep the batch's record, its contexts and its error file; the record."""
-    store = state_of(request).file_store
+    state = state_of(request)
+    store = state.file_store
+    # Both follow from the input (one line each at most); the store's own limit bounds them.
+    most = state.settings.store_max_bytes
     gemini_name = operation.get("name") if operation is not None else None
     wanted = batch_id(str(gemini_name)) if gemini_name else f"batch_failed_{uuid.uuid4().hex}"
     error_file = kept_file_id()
     await store.put(error_file, owner, {"kind": "file", "purpose": "batch_output",
                                         "filename": f"{wanted}_error.jsonl", "batch": wanted},
-                    spooled(prepared.errors), max_bytes=1 << 40, expires_at=expires_at)
+                    spooled(prepared.errors), max_bytes=most, expires_at=expires_at)
     contexts = kept_file_id()
     await store.put(contexts, owner, {"kind": "batch_context", "batch": wanted},
-                    spooled(prepared.contexts), max_bytes=1 << 40, expires_at=expires_at)
+                    spooled(prepared.contexts), max_bytes=most, expires_at=expires_at)
     record = {"id": wanted, "endpoint": params.endpoint, "input_file_id": params.input_file_id,
               "completion_window": params.completion_window, "metadata": params.metadata,
               "created_at": created, "model": prepared.model, "lines": prepared.lines,
@@ -195,7 +205,7 @@ async def _tally(state: AdapterState, owner: str, key: str, record: dict[str, An
         record["output_file"] = results_object(await state.files.get(name, key), record["id"])
         await state.file_store.put_record(
             record["id"], owner, "batch", record,
-            expires_at=record["created_at"] + WINDOW + state.settings.file_retention_seconds)
+            expires_at=_kept_until(record["created_at"], state))
     except AdapterError as error:  # the next read tries again
         log.warning("counting batch %s failed: %s", record["id"], error.message)
     except Exception:
@@ -218,7 +228,7 @@ async def cancel_batch(request: Request) -> Response:
             record["cancelling_at"] = int(time.time())
             await state.file_store.put_record(
                 wanted, owner, "batch", record,
-                expires_at=record["created_at"] + WINDOW + state.settings.file_retention_seconds)
+                expires_at=_kept_until(record["created_at"], state))
     return JSONResponse(batch_object(record, await operation_of(request, owner, record)))
 
 
