@@ -11,14 +11,13 @@ megabyte) until the batch is created and they are stored.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
 
-from .jsonl import lines
+from .jsonl import lines, new_spool
 from .translate.batch_lines import (
     InputLine,
     LineError,
@@ -34,15 +33,9 @@ from .translate.errors import InvalidRequest
 from .translate.wire import Part
 
 _GROUP = 256  # lines translated per worker-thread call
-_SPOOL_IN_MEMORY = 1 << 20
 _ERRORS_LISTED = 10  # refused lines named in the Batch's own `errors`
-_READ_PIECE = 1 << 20
 
 Resolve = Callable[[list[Part]], Awaitable[None]]
-
-
-def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
 
 
 @dataclass(slots=True)
@@ -53,19 +46,12 @@ class Prepared:
     lines: int = 0  # lines sent to Gemini
     refused: int = 0  # lines refused, each in `errors`
     listed: list[dict[str, Any]] = field(default_factory=list)  # the first few, for the Batch
-    errors: IO[bytes] = field(default_factory=_spool)  # error-file lines
-    contexts: IO[bytes] = field(default_factory=_spool)  # {"i": line, "c": context} lines
+    errors: IO[bytes] = field(default_factory=new_spool)  # error-file lines
+    contexts: IO[bytes] = field(default_factory=new_spool)  # {"i": line, "c": context} lines
 
     def close(self) -> None:
         self.errors.close()
         self.contexts.close()
-
-
-async def spooled(spool: IO[bytes]) -> AsyncIterator[bytes]:
-    """A spool's content, from its start."""
-    spool.seek(0)
-    while piece := spool.read(_READ_PIECE):
-        yield piece
 
 
 @dataclass(slots=True)

@@ -1,12 +1,16 @@
-"""Streams of JSON lines: lines out of arbitrary pieces of bytes, and pieces out of lines."""
+"""Streams of bytes and of JSON lines: lines out of arbitrary pieces of bytes, pieces out of
+lines, and spools (temporary files, in memory up to a megabyte) read back as a stream."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
+from typing import IO
 
 from .translate.errors import InvalidRequest
 
-PIECE = 1 << 20  # what `pieces` hands on at a time
+PIECE = 1 << 20  # what `pieces` and `spooled` hand on at a time
+_SPOOL_IN_MEMORY = 1 << 20  # a spool goes to disk beyond this
 
 
 async def lines(chunks: AsyncIterable[bytes], max_line: int,
@@ -52,4 +56,16 @@ async def then(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]
     """`first`, then the rest of a stream whose first piece was taken to look at."""
     yield first
     async for piece in rest:
+        yield piece
+
+
+def new_spool() -> IO[bytes]:
+    """A temporary file, in memory until it passes a megabyte; the caller closes it."""
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
+
+
+async def spooled(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    """A spool's content from its start, a piece at a time."""
+    spool.seek(0)
+    while piece := spool.read(PIECE):
         yield piece

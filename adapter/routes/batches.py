@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..auth import require_identity
-from ..batch_input import Prepared, gemini_input, spooled
+from ..batch_input import Prepared, gemini_input
 from ..batch_output import tally
 from ..gemini_files import GEMINI_FILE_MAX_BYTES
-from ..jsonl import pieces, then
+from ..jsonl import pieces, spooled, then
 from ..replies import JSONResponse
 from ..translate.batch_lines import EMBEDDINGS
 from ..translate.batches import WINDOW, batch_object, batch_usage, create_params, results_file

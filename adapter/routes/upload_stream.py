@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -19,12 +18,11 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from ..jsonl import new_spool, spooled
 from ..translate.errors import AdapterError, FileTooLarge, InvalidRequest
 
 MAX_FIELD_BYTES = 64 * 1024  # one text field
 MAX_FIELDS = 16
-_SPOOL_IN_MEMORY = 1 << 20  # a spooled file goes to disk beyond this
-_READ_PIECE = 1 << 20
 
 
 @contextlib.asynccontextmanager
@@ -208,16 +206,14 @@ class StreamedForm:
         await self._read_fields()
 
     async def _spool_file(self, part: FilePart) -> None:
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 (closed by close())
-        self._spool = spool
+        spool = self._spool = new_spool()
         async for piece in part.chunks:
             spool.write(piece)
-        spool.seek(0)
 
     async def _spooled(self) -> AsyncIterator[bytes]:
         assert self._spool is not None
         size = 0
-        while piece := self._spool.read(_READ_PIECE):
+        async for piece in spooled(self._spool):
             size += len(piece)
             if size > self._max_bytes:
                 raise FileTooLarge(self._max_bytes, self._setting)
