@@ -4,8 +4,9 @@ the contexts kept when the batch was created, each line translated by the live e
 Gemini writes one results line per request, keyed `<line>:<part>`; the contexts are kept in
 line order. The join reads both as streams: a context read ahead of its result waits in a small
 table (Gemini writes results in input order in practice, so the table stays near empty), and a
-line's parts (one per embedding input) wait until all have come. Translation runs in a worker
-thread, a group of lines at a time, so a results file of any size never stalls the event loop.
+line's parts (one per embedding input) wait until all have come. Parsing and translation run
+in a worker thread, a group of lines at a time, so a results file of any size (or lines of any
+size) never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .translate.batch_lines import (
 )
 
 MAX_LINE = 256 << 20  # one results or context line (a generated image can be large)
-_GROUP = 256  # results translated per worker-thread call
+_GROUP = 256  # results parsed, then translated, per worker-thread call
+_GROUP_BYTES = 8 << 20  # ...or fewer, when they are large
 
 
 class _Contexts:
@@ -74,38 +76,59 @@ def _translate(group: list[Pair], endpoint: str, created: int, want_ok: bool) ->
     return b"".join(line + b"\n" for line in out)
 
 
+def _parsed(raws: list[bytes]) -> list[tuple[int, int, Any]]:
+    """(line, part, result) of each results line that is Gemini's: JSON, with a key the adapter
+    made. Any other line is skipped (its request then reads as unanswered)."""
+    found = []
+    for raw in raws:
+        try:
+            result = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        key = parse_key(result.get("key")) if isinstance(result, dict) else None
+        if key is not None:
+            found.append((*key, result))
+    return found
+
+
+async def _results(results: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[int, int, Any]]]:
+    """Gemini's results lines, parsed off the loop a group at a time (a group holds at most
+    `_GROUP` lines or `_GROUP_BYTES`, whichever comes first)."""
+    raws: list[bytes] = []
+    size = 0
+    async for raw in lines(results, MAX_LINE):
+        raws.append(raw)
+        size += len(raw)
+        if len(raws) >= _GROUP or size >= _GROUP_BYTES:
+            yield await asyncio.to_thread(_parsed, raws)
+            raws, size = [], 0
+    if raws:
+        yield await asyncio.to_thread(_parsed, raws)
+
+
 async def _joined(results: AsyncIterator[bytes], kept: _Contexts) -> AsyncIterator[list[Pair]]:
     """Groups of (results, context), as Gemini's results arrive; a line of several parts once
     all have come."""
     parts: dict[int, list[tuple[int, Any]]] = {}  # line -> its parts so far
-    group: list[Pair] = []
-    async for raw in lines(results, MAX_LINE):
-        try:
-            result = orjson.loads(raw)
-        except orjson.JSONDecodeError:  # not Gemini's: its request reads as unanswered
-            continue
-        key = parse_key(result.get("key")) if isinstance(result, dict) else None
-        if key is None:
-            continue
-        index, part = key
-        context = await kept.take(index)
-        if context is None:
-            continue
-        if parts_of(context) > 1:
-            sofar = parts.setdefault(index, [])
-            sofar.append((part, result))
-            if len(sofar) < parts_of(context):
-                kept.waiting[index] = context  # until its other parts come
+    async for parsed in _results(results):
+        group: list[Pair] = []
+        for index, part, result in parsed:
+            context = await kept.take(index)
+            if context is None:
                 continue
-            del parts[index]
-            group.append(([item for _, item in sorted(sofar, key=lambda p: p[0])], context))
-        else:
-            group.append((result, context))
-        if len(group) >= _GROUP:
+            if parts_of(context) > 1:
+                sofar = parts.setdefault(index, [])
+                sofar.append((part, result))
+                if len(sofar) < parts_of(context):
+                    kept.waiting[index] = context  # until its other parts come
+                    continue
+                del parts[index]
+                group.append(([item for _, item in sorted(sofar, key=lambda p: p[0])],
+                              context))
+            else:
+                group.append((result, context))
+        if group:
             yield group
-            group = []
-    if group:
-        yield group
 
 
 async def output_lines(results: AsyncIterator[bytes], contexts: AsyncIterator[bytes],
