@@ -11,10 +11,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from .servers import free_port
@@ -48,6 +50,16 @@ class RealPostgres:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def fresh_database(self) -> str:
+        """The URL of a new, empty database of this server's (one per test)."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(self.url())
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        return self.url(name)
 
     def _run(self, *command: str) -> None:
         result = subprocess.run([*self._as_user, *command], capture_output=True, text=True,

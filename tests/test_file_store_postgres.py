@@ -5,7 +5,6 @@ open_file_store on a postgresql:// ADAPTER_STORE."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
@@ -31,13 +30,7 @@ def server() -> Iterator[RealPostgres]:
 @pytest.fixture
 async def url(server: RealPostgres) -> str:
     """A fresh database of the server's, for this test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.url())
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    return server.url(name)
+    return await server.fresh_database()
 
 
 async def query(url: str, statement: str) -> list[Any]:

@@ -11,18 +11,18 @@ usageMetadata with per-modality prompt tokens), with the transcript made up for 
 from __future__ import annotations
 
 import base64
-import io
 import itertools
 import math
 import re
 import struct
 import time
-import wave
 from typing import Any
 
 import openai
 import orjson
 import pytest
+
+from adapter.translate.audio_output import wav
 
 from ..fake_gemini import FakeGemini, Reply
 from .conftest import SERVER_KEY
@@ -34,13 +34,7 @@ SECONDS = 2.0
 def tone(seconds: float = SECONDS, rate: int = 16000) -> bytes:
     frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
                       for i in range(int(seconds * rate)))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes(frames)
-    return out.getvalue()
+    return wav(frames, rate)
 
 
 WAV = tone()

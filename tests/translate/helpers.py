@@ -5,6 +5,7 @@ events as the OpenAI SDK reads them."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import typing
 from dataclasses import dataclass, field
@@ -28,9 +29,24 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
 OPENAI = Path(__file__).resolve().parents[2] / "fixtures" / "openai"
 MODEL = "gemini-2.5-flash"
 CREATED = 1_700_000_000
+OWNER = hashlib.sha256(b"sk-tenant-a").hexdigest()  # two callers' identities (auth.identity)
+OTHER_OWNER = hashlib.sha256(b"sk-tenant-b").hexdigest()
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
           "RECITATION": "content_filter"}
 GENERATED_CALL_ID = re.compile(r"call_[0-9A-Za-z_-]{8,}")
+
+# A question, a tool and a JSON answer's schema (final_answer, batch lines).
+HELLO = [{"role": "user", "content": "What was the temperature in London on 1 January 2022?"}]
+# The client's order (the recorded answer's arguments come back alphabetically).
+FORECAST = {"type": "object", "properties": {
+    "temperature": {"type": "string"}, "date": {"type": "string"}, "city": {"type": "string"}},
+    "required": ["temperature", "date", "city"], "additionalProperties": False}
+FORMAT = {"type": "json_schema",
+          "json_schema": {"name": "Forecast", "schema": FORECAST, "strict": True}}
+TEMPERATURE = {"type": "function", "function": {
+    "name": "temperature", "description": "The temperature in a city on a date.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                    "date": {"type": "string"}}}}}
 
 # --- recorded Gemini streams and answers, through the chat translators ---------------------------
 

@@ -3,7 +3,6 @@ through the live endpoints' own translators."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -39,20 +38,7 @@ from adapter.translate.request import chat_request
 from adapter.translate.responses_request import responses_call
 from adapter.translate.stream import StreamTranslator
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "fixtures" / "gemini"
-MODEL = "gemini-2.5-flash"
-CREATED = 1_700_000_000
-HELLO = [{"role": "user", "content": "What was the temperature in London on 1 January 2022?"}]
-FORECAST = {"type": "object", "properties": {
-    "temperature": {"type": "string"}, "date": {"type": "string"}, "city": {"type": "string"}},
-    "required": ["temperature", "date", "city"], "additionalProperties": False}
-FORMAT = {"type": "json_schema",
-          "json_schema": {"name": "Forecast", "schema": FORECAST, "strict": True}}
-TEMPERATURE = {"type": "function", "function": {
-    "name": "temperature", "description": "The temperature in a city on a date.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
-                                                    "date": {"type": "string"}}}}}
+from .helpers import CREATED, FIXTURES, FORMAT, HELLO, MODEL, TEMPERATURE
 
 
 def fixture(name: str) -> bytes:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-import orjson
 import pytest
 
 from adapter.translate.file_ids import (
@@ -23,24 +19,19 @@ from adapter.translate.file_ids import (
     results_file_id,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
-OWNER = hashlib.sha256(b"sk-tenant-a").hexdigest()
-OTHER = hashlib.sha256(b"sk-tenant-b").hexdigest()
-
-
-def recorded(name: str) -> dict:
-    return orjson.loads((FIXTURES / name).read_bytes())
+from ..fake_gemini import fixture_json
+from .helpers import OTHER_OWNER, OWNER
 
 
 def test_recorded_file_names_round_trip() -> None:
-    for gemini in recorded("files-list.json")["files"]:
+    for gemini in fixture_json("files-list.json")["files"]:
         openai_id = file_id(gemini["name"])
         assert openai_id == "file-" + gemini["name"].removeprefix("files/")
         assert gemini_file_name(openai_id) == gemini["name"]
 
 
 def test_results_file_of_a_recorded_batch() -> None:
-    operation = recorded("batch-get-succeeded-responses-file.json")
+    operation = fixture_json("batch-get-succeeded-responses-file.json")
     results = operation["response"]["responsesFile"]  # files/batch-<batch id>
     openai_batch = batch_id(operation["name"])
     assert file_id(results) == results_file_id(openai_batch)
@@ -76,7 +67,7 @@ def test_kept_ids() -> None:
 def test_batch_names_round_trip() -> None:
     for name in ("batch-create-inline-response.json", "batch-get-running.json",
                  "batch-get-succeeded-responses-file.json"):
-        gemini = recorded(name)["name"]
+        gemini = fixture_json(name)["name"]
         assert batch_id(gemini).startswith("batch_")
         assert gemini_batch_name(batch_id(gemini)) == gemini
 
@@ -117,5 +108,5 @@ def test_foreign_display_names_are_invisible(text: str) -> None:
 
 def test_another_owner_does_not_own_the_file() -> None:
     text = display_name(OWNER, "assistants", "a.txt")
-    assert owned(text, OTHER) is None
+    assert owned(text, OTHER_OWNER) is None
     assert owned(None, OWNER) is None

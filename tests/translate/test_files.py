@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from openai.types import FileObject
 
@@ -26,13 +23,8 @@ from adapter.translate.files import (
     upload_mime,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gemini"
-OWNER = hashlib.sha256(b"sk-tenant-a").hexdigest()
-OTHER = hashlib.sha256(b"sk-tenant-b").hexdigest()
-
-
-def recorded(name: str) -> dict[str, Any]:
-    return orjson.loads((FIXTURES / name).read_bytes())
+from ..fake_gemini import fixture_json
+from .helpers import OTHER_OWNER, OWNER
 
 
 def mine(gemini: dict[str, Any], purpose_: str = "user_data", filename: str = "a.pdf",
@@ -54,7 +46,7 @@ def test_timestamps_with_nanoseconds_and_offsets() -> None:
 
 
 def test_recorded_file_as_file_object() -> None:
-    gemini = mine(recorded("files-get.json"), "user_data", "notes.v1.pdf")
+    gemini = mine(fixture_json("files-get.json"), "user_data", "notes.v1.pdf")
     obj = file_object(gemini, OWNER)
     assert obj is not None
     FileObject.model_validate(obj, strict=True)
@@ -67,16 +59,17 @@ def test_recorded_file_as_file_object() -> None:
 
 
 def test_upload_answer_as_file_object() -> None:
-    gemini = mine(recorded("files-upload-finalize-response.json")["file"], "assistants", "s.pdf")
+    gemini = mine(fixture_json("files-upload-finalize-response.json")["file"], "assistants",
+                  "s.pdf")
     obj = file_object(gemini, OWNER)
     assert obj is not None and obj["bytes"] == 18810 and obj["id"] == "file-k4t1ywl66fz2"
     FileObject.model_validate(obj, strict=True)
 
 
 def test_files_not_made_by_the_adapter_or_of_another_owner_are_invisible() -> None:
-    listed = recorded("files-list.json")["files"]  # one without displayName, one "test3.pdf"
+    listed = fixture_json("files-list.json")["files"]  # one without displayName, one "test3.pdf"
     assert [file_object(f, OWNER) for f in listed] == [None, None]
-    assert file_object(mine(listed[0], owner=OTHER), OWNER) is None
+    assert file_object(mine(listed[0], owner=OTHER_OWNER), OWNER) is None
 
 
 @pytest.mark.parametrize(("state", "status"), [("ACTIVE", "processed"),
@@ -85,7 +78,7 @@ def test_files_not_made_by_the_adapter_or_of_another_owner_are_invisible() -> No
                                                ("STATE_UNSPECIFIED", "uploaded"),
                                                (None, "uploaded")])
 def test_file_states(state: str | None, status: str) -> None:
-    gemini = mine(recorded("files-get.json"))
+    gemini = mine(fixture_json("files-get.json"))
     gemini["state"] = state
     gemini["error"] = {"code": 3, "message": "Unsupported file."}
     obj = file_object(gemini, OWNER)
@@ -94,7 +87,7 @@ def test_file_states(state: str | None, status: str) -> None:
 
 
 def test_malformed_sizes_and_times_do_not_crash() -> None:
-    gemini = mine(recorded("files-get.json"))
+    gemini = mine(fixture_json("files-get.json"))
     gemini.update(sizeBytes="12x", createTime="soon", expirationTime=None)
     obj = file_object(gemini, OWNER)
     assert obj is not None

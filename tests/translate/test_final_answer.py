@@ -15,19 +15,19 @@ from adapter.translate.response import CompletionBuilder
 from adapter.translate.responses_request import responses_call
 from adapter.translate.stream import StreamTranslator
 
-from .helpers import CREATED, FIXTURES, assert_gemini_schema, call_part, candidate, event
+from .helpers import (
+    CREATED,
+    FIXTURES,
+    FORECAST,
+    FORMAT,
+    HELLO,
+    TEMPERATURE,
+    assert_gemini_schema,
+    call_part,
+    candidate,
+    event,
+)
 
-HELLO = [{"role": "user", "content": "What was the temperature in London on 1 January 2022?"}]
-# The client's order (the recorded answer's arguments come back alphabetically).
-FORECAST = {"type": "object", "properties": {
-    "temperature": {"type": "string"}, "date": {"type": "string"}, "city": {"type": "string"}},
-    "required": ["temperature", "date", "city"], "additionalProperties": False}
-FORMAT = {"type": "json_schema",
-          "json_schema": {"name": "Forecast", "schema": FORECAST, "strict": True}}
-TEMPERATURE = {"type": "function", "function": {
-    "name": "temperature", "description": "The temperature in a city on a date.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
-                                                    "date": {"type": "string"}}}}}
 RECORDED = orjson.loads((FIXTURES / "generate-content-finish-function-call.json").read_bytes())
 TOOL_TURN = orjson.loads((FIXTURES / "generate-content-finish-function-tool-call.json")
                          .read_bytes())
