@@ -67,9 +67,10 @@ async def create_batch(request: Request) -> Response:
     created = int(time.time())
     expires_at = _kept_until(created, state)
     prepared = Prepared()
+    known: dict[str, Any] = {}  # files the lines name, each looked up once
 
     async def resolve(parts: list[Part]) -> None:
-        await resolve_placeholders(request, parts)
+        await resolve_placeholders(request, parts, known)
 
     try:
         async with upload_slot(state.uploads, state.settings.queue_timeout):

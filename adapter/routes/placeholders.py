@@ -20,18 +20,21 @@ READY_POLLS = 15
 READY_POLL_SECONDS = 2.0
 
 
-async def resolve_placeholders(request: Request, parts: list[Part]) -> None:
-    """Replace every placeholder part in place; the first failure is the request's 400."""
+async def resolve_placeholders(request: Request, parts: list[Part],
+                               known: dict[str, Any] | None = None) -> None:
+    """Replace every placeholder part in place; the first failure is the request's 400.
+    `known` (file id -> its `fileData`) keeps files already looked up, for requests that share
+    them (the lines of a batch): each is looked up once."""
     state = state_of(request)
     fetched = [part for part in parts if FETCH in part]
     files = [part for part in parts if FILE_REF in part]
     if fetched:
         await state.media.resolve(fetched)
     if files:
-        await _resolve_files(request, files)
+        await _resolve_files(request, files, {} if known is None else known)
 
 
-async def _resolve_files(request: Request, parts: list[Part]) -> None:
+async def _resolve_files(request: Request, parts: list[Part], known: dict[str, Any]) -> None:
     limit = state_of(request).settings.fetch_max_count
     if len(parts) > limit:
         param = parts[limit][FILE_REF]["param"]
@@ -40,13 +43,15 @@ async def _resolve_files(request: Request, parts: list[Part]) -> None:
     owner = require_identity(request)
     wanted: dict[str, str] = {}  # file id -> the first param naming it
     for part in parts:
-        wanted.setdefault(part[FILE_REF]["id"], part[FILE_REF]["param"])
-    found = await all_of([file_data(request, owner, file_id, param)
-                          for file_id, param in wanted.items()])
-    data = dict(zip(wanted, found, strict=True))
+        if part[FILE_REF]["id"] not in known:
+            wanted.setdefault(part[FILE_REF]["id"], part[FILE_REF]["param"])
+    if wanted:
+        found = await all_of([file_data(request, owner, file_id, param)
+                              for file_id, param in wanted.items()])
+        known.update(zip(wanted, found, strict=True))
     for part in parts:
         spec = part.pop(FILE_REF)
-        part["fileData"] = data[spec["id"]]
+        part["fileData"] = known[spec["id"]]
 
 
 def unknown_file(file_id: str, param: str) -> AdapterError:

@@ -373,3 +373,24 @@ def test_a_bad_batch_list_limit_is_a_400(adapter_url: str, limit: str) -> None:
                        headers={"authorization": "Bearer client-key"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == "limit"
+
+
+def test_a_file_the_lines_of_a_batch_share_is_looked_up_once(client: openai.OpenAI,
+                                                             fake: FakeGemini) -> None:
+    pdf = client.files.create(file=("shared.pdf", io.BytesIO(PDF), "application/pdf"),
+                              purpose="user_data")
+    lines = [chat_line(f"q{i}", "x") for i in range(3)]
+    for line in lines:
+        line["body"]["messages"][0]["content"] = [
+            {"type": "text", "text": "Summarise."},
+            {"type": "file", "file": {"file_id": pdf.id}}]
+    batch = client.batches.create(input_file_id=upload_batch_input(client, jsonl(*lines)).id,
+                                  endpoint="/v1/chat/completions", completion_window="24h")
+    assert batch.request_counts is not None and batch.request_counts.failed == 0
+    name = f"/v1beta/files/{pdf.id.removeprefix('file-')}"
+    assert [seen.method for seen in fake.seen if seen.path == name] == ["GET"]
+    sent = [orjson.loads(line) for line in fake.files.files[
+        fake.files.uploaded[-1]["name"].removeprefix("files/")].content.splitlines()]
+    assert len(sent) == 3
+    assert {line["request"]["contents"][0]["parts"][1]["fileData"]["fileUri"]
+            for line in sent} == {fake.files.uploaded[0]["uri"]}
