@@ -172,19 +172,23 @@ async def retrieve_batch(request: Request) -> Response:
     return JSONResponse(batch_object(record, operation))
 
 
-# Batches whose results this process is counting (usage and per-line counts), by id.
+# Batches whose results this process is counting (usage and per-line counts), by id; at most
+# MAX_TALLIES at once (each holds an upstream slot and worker-thread time for its whole
+# download): a batch beyond them is counted on a later read.
 _TALLYING: dict[str, asyncio.Task[None]] = {}
+MAX_TALLIES = 2
 
 
 def _tally_when_done(request: Request, owner: str, record: dict[str, Any],
                      operation: dict[str, Any] | None) -> None:
     """Once Gemini has finished a batch, count its results in the background (a download and
     a translation of every line, off the loop): its usage and the lines that succeeded and
-    failed, kept in its record for every later read. Once per batch and process."""
+    failed, kept in its record for every later read. Once per batch and process, and
+    MAX_TALLIES batches at a time."""
     name = results_file(operation)
     wanted = record["id"]
     if name is None or "usage" in record or wanted in _TALLYING or not (operation or {}).get(
-            "done"):
+            "done") or len(_TALLYING) >= MAX_TALLIES:
         return
     state = state_of(request)
     key = state.keys.for_owner(request, owner)

@@ -15,7 +15,7 @@ from openai.types import Batch, CreateEmbeddingResponse, FileObject
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
-from adapter.routes import placeholders
+from adapter.routes import batches, placeholders
 
 from ..fake_gemini import FakeGemini, Reply
 from ..fake_gemini_files import FAIL
@@ -394,3 +394,17 @@ def test_a_file_the_lines_of_a_batch_share_is_looked_up_once(client: openai.Open
     assert len(sent) == 3
     assert {line["request"]["contents"][0]["parts"][1]["fileData"]["fileUri"]
             for line in sent} == {fake.files.uploaded[0]["uri"]}
+
+
+def test_finished_batches_are_counted_a_few_at_a_time(
+        client: openai.OpenAI, fake: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batches, "MAX_TALLIES", 0)  # every counting slot taken
+    done = run_to_end(client, client.batches.create(
+        input_file_id=upload_batch_input(client, jsonl(chat_line("a", "hi"))).id,
+        endpoint="/v1/chat/completions", completion_window="24h"))
+    for _ in range(5):
+        assert client.batches.retrieve(done.id).usage is None
+    downloads = [seen for seen in fake.seen if seen.path.startswith("/download/")]
+    assert downloads == []  # not counted while no slot is free
+    monkeypatch.setattr(batches, "MAX_TALLIES", 2)
+    assert counted(client, done).usage is not None  # a later read counts it
