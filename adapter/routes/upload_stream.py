@@ -73,7 +73,6 @@ class StreamedForm:
         if kind != b"multipart/form-data" or not boundary:
             raise InvalidRequest("The upload must be sent as multipart/form-data.")
         self.fields: dict[str, str] = {}
-        self._request = request
         self._file_field = file_field
         self._needed_first = needed_first
         self._max_bytes = max_bytes
@@ -81,7 +80,6 @@ class StreamedForm:
         self._stall_seconds = stall_seconds
         self._events = _Events()
         self._parser = MultipartParser(boundary, {
-            "on_part_begin": lambda: self._events.parts.append(("begin", None)),
             "on_header_field": self._header_field,
             "on_header_value": self._header_value,
             "on_header_end": self._header_end,
@@ -92,6 +90,7 @@ class StreamedForm:
             "on_part_end": lambda: self._events.parts.append(("end", None)),
         })
         self._body = request.stream().__aiter__()
+        self._stream = self._events_forever()  # the parser's events, as the body arrives
         self._spool: IO[bytes] | None = None
         self._file_seen = False
 
@@ -148,7 +147,6 @@ class StreamedForm:
         """Read the text fields up to the file part; the file part, its data still to come.
         Fields the route needs first but that come after the file are read too, the file
         spooled to a temporary file meanwhile."""
-        self._stream = self._events_forever()
         part = await self._read_fields()
         if part is None:
             raise InvalidRequest(f"The form has no '{self._file_field}' file.", self._file_field)
