@@ -11,24 +11,12 @@ from typing import Any
 from starlette.requests import Request
 
 from ..batch_output import output_lines
-from ..translate.batches import results_file
+from ..translate.batches import results_file, unanswered
 from ..translate.errors import FileNotFound
 from ..translate.file_ids import results_batch_id
 from ..translate.files import results_object
 from .batches import operation_of
 from .common import state_of
-
-# Why a request has no result, by the batch's Gemini state (OpenAI's codes).
-_UNANSWERED = {
-    "BATCH_STATE_CANCELLED": ("batch_cancelled", "The batch was cancelled before this request "
-                                                 "ran."),
-    "BATCH_STATE_EXPIRED": ("batch_expired", "The batch expired before this request ran."),
-}
-
-
-def _state(operation: dict[str, Any] | None) -> str | None:
-    meta = operation.get("metadata") if operation is not None else None
-    return meta.get("state") if isinstance(meta, dict) else None
 
 
 async def _owned_batch(request: Request, owner: str,
@@ -88,5 +76,5 @@ async def _translated(request: Request, owner: str, record: dict[str, Any],
     contexts = state.file_store.chunks(record["context_file_id"], owner)
     created = int(time.time())
     async for piece in output_lines(results, contexts, record["endpoint"], created, want_ok,
-                                    _UNANSWERED.get(_state(operation) or "")):
+                                    unanswered(operation)):
         yield piece

@@ -200,3 +200,18 @@ def results_file(operation: Mapping[str, Any] | None) -> str | None:
         if isinstance(holder, dict) and isinstance(holder.get("responsesFile"), str):
             return str(holder["responsesFile"])
     return None
+
+
+# Why a request has no result, by the batch's Gemini state (OpenAI's codes).
+_UNANSWERED = {
+    "BATCH_STATE_CANCELLED": ("batch_cancelled", "The batch was cancelled before this request "
+                                                 "ran."),
+    "BATCH_STATE_EXPIRED": ("batch_expired", "The batch expired before this request ran."),
+}
+
+
+def unanswered(operation: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """(code, message) for the requests a batch never ran, when it was cancelled or expired."""
+    meta = operation.get("metadata") if operation is not None else None
+    state = meta.get("state") if isinstance(meta, dict) else None
+    return _UNANSWERED.get(state) if isinstance(state, str) else None

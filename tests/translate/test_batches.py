@@ -19,6 +19,7 @@ from adapter.translate.batches import (
     create_params,
     request_counts,
     results_file,
+    unanswered,
 )
 from adapter.translate.errors import InvalidRequest
 
@@ -239,3 +240,9 @@ def test_the_results_file_is_found_in_either_place_gemini_gives_it() -> None:
     assert results_file({"metadata": {"output": {"responsesFile": name}}}) == name
     assert results_file({"metadata": {"state": "BATCH_STATE_RUNNING"}}) is None
     assert results_file(None) is None
+
+
+def test_requests_a_cancelled_or_expired_batch_never_ran_say_why() -> None:
+    assert unanswered({"metadata": {"state": "BATCH_STATE_CANCELLED"}})[0] == "batch_cancelled"
+    assert unanswered({"metadata": {"state": "BATCH_STATE_EXPIRED"}})[0] == "batch_expired"
+    assert unanswered(SUCCEEDED) is None and unanswered(None) is None
